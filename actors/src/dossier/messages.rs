@@ -1,0 +1,126 @@
+//! What a DossierActor accepts and answers.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use actix::Message;
+
+use crate::domain::{Etat, Transition, TransitionError};
+use crate::store::dossier::Author;
+
+/// One command on one dossier, from one author.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<ActOutcome, ActError>")]
+pub struct Act {
+    pub author: Author,
+    /// The version the author saw; `None` applies to the latest version (usager saves).
+    pub expected_version: Option<i32>,
+    pub command: Command,
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// The usager saves the form (`submit` = "Déposer le dossier" or "Déposer les modifications").
+    Save(SaveForm),
+    /// An instructeur moves the dossier through instruction.
+    Instruct {
+        transition: Transition,
+        motivation: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SaveForm {
+    pub individual: Option<IndividualInput>,
+    /// Raw values by stable id, as typed.
+    pub champs: HashMap<i64, String>,
+    /// Every public champ was on the form: a missing one (an unchecked box) is blank.
+    pub full_form: bool,
+    pub submit: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IndividualInput {
+    pub civilite: String,
+    pub nom: String,
+    pub prenom: String,
+}
+
+/// Forget the cached state (another node changed the dossier).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Forget;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub id: i64,
+    pub procedure_id: i64,
+    pub state: Etat,
+    pub lock_version: i32,
+    pub groupe_instructeur_id: Option<i64>,
+}
+
+/// A French message attached to a form field (`champ_<stable id>`, `nom`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ActOutcome {
+    pub snapshot: Snapshot,
+    /// What happened ("creer", "modifier_brouillon", "passer_en_construction"…), or
+    /// "aucun_changement" when nothing was written.
+    pub change: String,
+    /// Values that could not be saved in a brouillon, with their messages.
+    pub warnings: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ActError {
+    NotFound,
+    Forbidden,
+    /// The dossier cannot be edited in its state.
+    ReadOnly(Etat),
+    /// The démarche no longer accepts deposits.
+    Closed,
+    Invalid {
+        errors: Vec<FieldError>,
+        snapshot: Snapshot,
+    },
+    Transition(TransitionError),
+    /// Someone else changed the dossier since the author loaded it.
+    Conflict(Snapshot),
+    Internal(String),
+}
+
+pub const CONFLICT_MESSAGE: &str = "Le dossier a été modifié entre-temps. Voici son état actuel : vérifiez-le avant de recommencer.";
+
+impl fmt::Display for ActError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActError::NotFound => f.write_str("Ce dossier n’existe pas."),
+            ActError::Forbidden => f.write_str("Vous n’avez pas accès à ce dossier."),
+            ActError::ReadOnly(etat) => write!(
+                f,
+                "Ce dossier est « {} » : il ne peut plus être modifié.",
+                etat.libelle()
+            ),
+            ActError::Closed => {
+                f.write_str("Cette démarche est close : le dossier ne peut plus être déposé.")
+            }
+            ActError::Invalid { errors, .. } => match errors.len() {
+                1 => f.write_str("Le dossier contient une erreur à corriger."),
+                n => write!(f, "Le dossier contient {n} erreurs à corriger."),
+            },
+            ActError::Transition(err) => write!(f, "{err}"),
+            ActError::Conflict(_) => f.write_str(CONFLICT_MESSAGE),
+            ActError::Internal(_) => {
+                f.write_str("Une erreur inattendue s’est produite. Réessayez dans un instant.")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ActError {}

@@ -1,0 +1,329 @@
+//! Loading a dossier aggregate and committing a write to it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::outbox::{Mail, enqueue_mail};
+use super::revision::{RevisionCache, RevisionDefs};
+use crate::domain::{Civilite, Etat, Individual};
+
+/// Who acts on a dossier; recorded in `dossier_events` and `traitements`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub kind: AuthorKind,
+    pub user_id: Option<i64>,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorKind {
+    Usager,
+    Instructeur,
+    Administrateur,
+    Systeme,
+}
+
+impl AuthorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorKind::Usager => "usager",
+            AuthorKind::Instructeur => "instructeur",
+            AuthorKind::Administrateur => "administrateur",
+            AuthorKind::Systeme => "systeme",
+        }
+    }
+}
+
+/// The dossier as its actor keeps it in memory.
+#[derive(Debug, Clone)]
+pub struct DossierState {
+    pub id: i64,
+    pub procedure_id: i64,
+    pub procedure_libelle: String,
+    pub for_individual: bool,
+    pub revision_id: i64,
+    pub user_id: i64,
+    pub user_email: String,
+    pub state: Etat,
+    pub groupe_instructeur_id: Option<i64>,
+    pub lock_version: i32,
+    pub defs: Arc<RevisionDefs>,
+    /// Values of the public champs, by stable id.
+    pub values: HashMap<i64, Value>,
+    pub individual: Option<Individual>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Head {
+    id: i64,
+    procedure_id: i64,
+    procedure_libelle: String,
+    for_individual: bool,
+    revision_id: i64,
+    user_id: i64,
+    user_email: String,
+    state: String,
+    groupe_instructeur_id: Option<i64>,
+    lock_version: i32,
+}
+
+pub async fn load(
+    db: &PgPool,
+    revisions: &RevisionCache,
+    id: i64,
+) -> Result<Option<DossierState>, sqlx::Error> {
+    let head: Option<Head> = sqlx::query_as(
+        "select d.id, d.procedure_id, p.libelle as procedure_libelle, p.for_individual,
+                d.revision_id, d.user_id, u.email as user_email, d.state::text as state,
+                d.groupe_instructeur_id, d.lock_version
+         from dossiers d
+         join procedures p on p.id = d.procedure_id
+         join users u on u.id = d.user_id
+         where d.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    let Some(head) = head else {
+        return Ok(None);
+    };
+    let defs = revisions.get(db, head.revision_id).await?;
+    let values: Vec<(i64, Value)> = sqlx::query_as(
+        "select stable_id, value from champs
+         where dossier_id = $1 and not private and value is not null
+           and row_id = '00000000-0000-0000-0000-000000000000'",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await?;
+    let individual: Option<(String, String, String)> =
+        sqlx::query_as("select civilite, nom, prenom from individuals where dossier_id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    let state = head
+        .state
+        .parse::<Etat>()
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Some(DossierState {
+        id: head.id,
+        procedure_id: head.procedure_id,
+        procedure_libelle: head.procedure_libelle,
+        for_individual: head.for_individual,
+        revision_id: head.revision_id,
+        user_id: head.user_id,
+        user_email: head.user_email,
+        state,
+        groupe_instructeur_id: head.groupe_instructeur_id,
+        lock_version: head.lock_version,
+        defs,
+        values: values.into_iter().collect(),
+        individual: individual.and_then(|(civilite, nom, prenom)| {
+            Some(Individual {
+                civilite: civilite.parse::<Civilite>().ok()?,
+                nom,
+                prenom,
+            })
+        }),
+    }))
+}
+
+/// Creates a brouillon on `revision_id` for `user_id`; its first event has version 0.
+pub async fn create(
+    db: &PgPool,
+    procedure_id: i64,
+    revision_id: i64,
+    author: &Author,
+) -> Result<i64, sqlx::Error> {
+    let user_id = author.user_id.ok_or(sqlx::Error::RowNotFound)?;
+    let mut tx = db.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into dossiers (procedure_id, revision_id, user_id) values ($1, $2, $3) returning id",
+    )
+    .bind(procedure_id)
+    .bind(revision_id)
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    insert_event(
+        &mut tx,
+        id,
+        0,
+        "creer",
+        author,
+        &Value::Object(Default::default()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A state change to persist with a write.
+#[derive(Debug, Clone)]
+pub struct StateChange {
+    pub to: Etat,
+    pub motivation: Option<String>,
+    pub groupe_id: Option<i64>,
+}
+
+/// Everything one command writes, committed atomically by [`commit`].
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub dossier_id: i64,
+    pub expected_version: i32,
+    pub kind: String,
+    pub author: Author,
+    pub payload: Value,
+    pub state_change: Option<StateChange>,
+    pub champs_upsert: Vec<(i64, Value)>,
+    pub champs_delete: Vec<i64>,
+    pub individual: Option<Individual>,
+    pub mails: Vec<(String, Mail)>,
+    pub follow: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error("the dossier was modified concurrently")]
+    Conflict,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Commits `write` if the dossier is still at `expected_version`; returns the new version.
+pub async fn commit(db: &PgPool, write: &Write) -> Result<i32, CommitError> {
+    let mut tx = db.begin().await?;
+    let to = write.state_change.as_ref().map(|c| c.to.as_str());
+    let touches_champs = !write.champs_upsert.is_empty() || !write.champs_delete.is_empty();
+    let version: Option<i32> = sqlx::query_scalar(
+        "update dossiers set
+           state = coalesce($3::text::dossier_state, state),
+           lock_version = lock_version + 1,
+           updated_at = now(),
+           groupe_instructeur_id = coalesce($4, groupe_instructeur_id),
+           depose_at = case when $3::text = 'en_construction' and depose_at is null then now() else depose_at end,
+           en_construction_at = case when $3::text = 'en_construction' then now() else en_construction_at end,
+           en_instruction_at = case when $3::text = 'en_instruction' then now() else en_instruction_at end,
+           processed_at = case when $3::text in ('accepte', 'refuse', 'sans_suite') then now()
+                               when $3::text is not null then null else processed_at end,
+           motivation = case when $3::text in ('accepte', 'refuse', 'sans_suite') then $5
+                             when $3::text is not null then null else motivation end,
+           last_champ_updated_at = case when $6 then now() else last_champ_updated_at end
+         where id = $1 and lock_version = $2
+         returning lock_version",
+    )
+    .bind(write.dossier_id)
+    .bind(write.expected_version)
+    .bind(to)
+    .bind(write.state_change.as_ref().and_then(|c| c.groupe_id))
+    .bind(write.state_change.as_ref().and_then(|c| c.motivation.clone()))
+    .bind(touches_champs)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(version) = version else {
+        return Err(CommitError::Conflict);
+    };
+    insert_event(
+        &mut tx,
+        write.dossier_id,
+        version,
+        &write.kind,
+        &write.author,
+        &write.payload,
+    )
+    .await?;
+    if let Some(change) = &write.state_change {
+        let instructeur_email =
+            (write.author.kind != AuthorKind::Usager).then(|| write.author.email.clone());
+        sqlx::query(
+            "insert into traitements (dossier_id, state, instructeur_email, motivation)
+             values ($1, $2::text::dossier_state, $3, $4)",
+        )
+        .bind(write.dossier_id)
+        .bind(change.to.as_str())
+        .bind(instructeur_email)
+        .bind(&change.motivation)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !write.champs_upsert.is_empty() {
+        let (ids, values): (Vec<i64>, Vec<Value>) = write.champs_upsert.iter().cloned().unzip();
+        sqlx::query(
+            "insert into champs (dossier_id, stable_id, value, updated_at)
+             select $1, s, v, now() from unnest($2::bigint[], $3::jsonb[]) as t(s, v)
+             on conflict (dossier_id, stable_id, row_id)
+             do update set value = excluded.value, updated_at = now()",
+        )
+        .bind(write.dossier_id)
+        .bind(ids)
+        .bind(values)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !write.champs_delete.is_empty() {
+        sqlx::query(
+            "delete from champs where dossier_id = $1 and stable_id = any($2)
+               and row_id = '00000000-0000-0000-0000-000000000000'",
+        )
+        .bind(write.dossier_id)
+        .bind(&write.champs_delete)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some(individual) = &write.individual {
+        sqlx::query(
+            "insert into individuals (dossier_id, civilite, nom, prenom) values ($1, $2, $3, $4)
+             on conflict (dossier_id) do update
+             set civilite = excluded.civilite, nom = excluded.nom, prenom = excluded.prenom, updated_at = now()",
+        )
+        .bind(write.dossier_id)
+        .bind(individual.civilite.as_str())
+        .bind(&individual.nom)
+        .bind(&individual.prenom)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (key, mail) in &write.mails {
+        enqueue_mail(&mut tx, key, mail).await?;
+    }
+    if let Some(instructeur_id) = write.follow {
+        sqlx::query(
+            "insert into follows (instructeur_id, dossier_id) values ($1, $2)
+             on conflict (instructeur_id, dossier_id) do update set unfollowed_at = null",
+        )
+        .bind(instructeur_id)
+        .bind(write.dossier_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(version)
+}
+
+async fn insert_event(
+    tx: &mut Transaction<'_, Postgres>,
+    dossier_id: i64,
+    version: i32,
+    kind: &str,
+    author: &Author,
+    payload: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into dossier_events (dossier_id, version, kind, actor_kind, actor_id, payload)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(dossier_id)
+    .bind(version)
+    .bind(kind)
+    .bind(author.kind.as_str())
+    .bind(author.user_id)
+    .bind(payload)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! sqlx repositories. Every write of a dossier goes through [`dossier::commit`]: a
+//! conditional update on `lock_version`, an append to `dossier_events`, and the outbox
+//! rows of its side effects, in one transaction.
+
+pub mod dossier;
+pub mod outbox;
+pub mod revision;

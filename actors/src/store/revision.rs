@@ -1,0 +1,131 @@
+//! Champ definitions of a revision. Published revisions never change, so they are cached;
+//! a draft revision (test dossiers) is always read fresh.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::domain::{ChampDef, ChampOptions, TypeChamp};
+
+#[derive(Debug, Clone)]
+pub struct ChampDefRow {
+    pub stable_id: i64,
+    pub type_champ: TypeChamp,
+    pub libelle: String,
+    pub description: String,
+    pub mandatory: bool,
+    pub private: bool,
+    pub options: ChampOptions,
+}
+
+impl ChampDefRow {
+    pub fn def(&self) -> ChampDef<'_> {
+        ChampDef {
+            type_champ: self.type_champ,
+            libelle: &self.libelle,
+            mandatory: self.mandatory,
+            options: &self.options,
+        }
+    }
+
+    /// The form field name of this champ.
+    pub fn field(&self) -> String {
+        format!("champ_{}", self.stable_id)
+    }
+}
+
+#[derive(Debug)]
+pub struct RevisionDefs {
+    pub revision_id: i64,
+    pub published: bool,
+    /// Public champs then annotations privées, each in position order.
+    pub champs: Vec<ChampDefRow>,
+}
+
+impl RevisionDefs {
+    pub fn public(&self) -> impl Iterator<Item = &ChampDefRow> {
+        self.champs.iter().filter(|c| !c.private)
+    }
+    pub fn private(&self) -> impl Iterator<Item = &ChampDefRow> {
+        self.champs.iter().filter(|c| c.private)
+    }
+    pub fn get(&self, stable_id: i64) -> Option<&ChampDefRow> {
+        self.champs.iter().find(|c| c.stable_id == stable_id)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    stable_id: i64,
+    type_champ: String,
+    libelle: String,
+    description: String,
+    mandatory: bool,
+    private: bool,
+    options: Value,
+}
+
+pub async fn load(db: &PgPool, revision_id: i64) -> Result<RevisionDefs, sqlx::Error> {
+    let published: bool = sqlx::query_scalar(
+        "select (published_at is not null) from procedure_revisions where id = $1",
+    )
+    .bind(revision_id)
+    .fetch_one(db)
+    .await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "select stable_id, type_champ, libelle, description, mandatory, private, options
+         from types_de_champ where revision_id = $1 and parent_stable_id is null
+         order by private, position",
+    )
+    .bind(revision_id)
+    .fetch_all(db)
+    .await?;
+    let champs = rows
+        .into_iter()
+        .filter_map(|r| {
+            let type_champ = r.type_champ.parse::<TypeChamp>().ok()?;
+            Some(ChampDefRow {
+                stable_id: r.stable_id,
+                type_champ,
+                libelle: r.libelle,
+                description: r.description,
+                mandatory: r.mandatory,
+                private: r.private,
+                options: serde_json::from_value(r.options).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(RevisionDefs {
+        revision_id,
+        published,
+        champs,
+    })
+}
+
+/// Cache of published revisions, shared by every dossier actor of the node.
+#[derive(Clone)]
+pub struct RevisionCache(moka::future::Cache<i64, Arc<RevisionDefs>>);
+
+impl Default for RevisionCache {
+    fn default() -> Self {
+        Self(moka::future::Cache::builder().max_capacity(2_000).build())
+    }
+}
+
+impl RevisionCache {
+    pub async fn get(
+        &self,
+        db: &PgPool,
+        revision_id: i64,
+    ) -> Result<Arc<RevisionDefs>, sqlx::Error> {
+        if let Some(defs) = self.0.get(&revision_id).await {
+            return Ok(defs);
+        }
+        let defs = Arc::new(load(db, revision_id).await?);
+        if defs.published {
+            self.0.insert(revision_id, defs.clone()).await;
+        }
+        Ok(defs)
+    }
+}

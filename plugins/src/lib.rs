@@ -1,0 +1,1 @@
+//! Host for sandboxed WASM connectors (filled by the connectors issue).

@@ -1,0 +1,4 @@
+//! Accounts: users, roles, invitations and the one-time links sent by e-mail.
+
+pub mod invite;
+pub mod store;

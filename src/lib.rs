@@ -1,0 +1,13 @@
+//! demarches: put administrative procedures online and instruct the dossiers received.
+//!
+//! This crate is the delivery layer: configuration, the web interface, mail, the worker
+//! and the CLI wiring. Domain rules, actors and storage live in `demarches-actors`.
+
+pub mod accounts;
+pub mod config;
+pub mod mail;
+pub mod security;
+pub mod server;
+pub mod state;
+pub mod web;
+pub mod worker;

@@ -1,0 +1,85 @@
+//! The `demarches` command.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use demarches::config::Config;
+use demarches::server;
+use demarches::worker::Worker;
+
+#[derive(Parser)]
+#[command(
+    name = "demarches",
+    version,
+    about = "Démarches en ligne et instruction des dossiers"
+)]
+struct Cli {
+    /// Directory holding default.toml and <env>.toml.
+    #[arg(long, env = "DEMARCHES_CONFIG_DIR", default_value = "config")]
+    config_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (and the worker unless server.run_worker = false).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Run only the background worker (outbox and jobs).
+    Worker,
+    /// Manage administrateurs.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrateur and e-mail the account-activation link.
+    Create { email: String },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = Config::load(&cli.config_dir)?;
+    actix_web::rt::System::new().block_on(run(cli.command, config))
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => server::serve(config).await,
+        Command::Migrate => {
+            let db = server::connect(&config).await?;
+            server::migrate(&db).await?;
+            println!("Migrations appliquées.");
+            Ok(())
+        }
+        Command::Worker => {
+            let config = Arc::new(config);
+            let db = server::connect(&config).await?;
+            Worker::new(db, config)?.run().await;
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email },
+        } => {
+            let db = server::connect(&config).await?;
+            let mut tx = db.begin().await?;
+            let id = demarches::accounts::invite::invite_administrateur(&mut tx, &config, &email)
+                .await?;
+            tx.commit().await?;
+            println!("Administrateur {email} (n° {id}) : e-mail d’activation envoyé.");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Wiring: database pool, actors, bus, HTTP server and the in-process worker.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware, web};
+use demarches_actors::groupe::{Groupes, LiveEvent};
+use demarches_actors::router::Routing;
+use demarches_actors::store::revision::RevisionCache;
+use demarches_actors::{ActorEnv, Bus, EventKind, Registry};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::worker::Worker;
+
+pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(config.database.max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(config.database.url.expose())
+        .await?;
+    Ok(pool)
+}
+
+pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations").run(db).await?;
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Builds the shared state: bus, routing, dossier registry. Call within an actix system.
+pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> {
+    let bus = if config.redis.url.is_empty() {
+        Bus::local()
+    } else {
+        Bus::redis(config.redis.url.expose())?
+    };
+    let env = Arc::new(ActorEnv {
+        db: db.clone(),
+        bus: bus.clone(),
+        revisions: RevisionCache::default(),
+        routing: Routing::start(db.clone()),
+        base_url: config.server.base_url.clone(),
+    });
+    let registry = Registry::new(
+        env,
+        cores(),
+        Duration::from_secs(config.actors.dossier_idle_seconds),
+        config.actors.max_dossier_actors,
+    );
+    let state = AppState {
+        db,
+        config,
+        registry,
+        groupes: Groupes::default(),
+        bus,
+    };
+    spawn_bus_pump(&state);
+    Ok(state)
+}
+
+/// Routes bus events to this node's actors: live pages of groupes, stale dossier caches,
+/// routing tables.
+fn spawn_bus_pump(state: &AppState) {
+    let mut events = state.bus.subscribe();
+    let state = state.clone();
+    actix_web::rt::spawn(async move {
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => event,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "bus pump lagged");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            let foreign = event.node != state.bus.node();
+            match event.kind {
+                EventKind::DossierChanged {
+                    dossier_id,
+                    procedure_id,
+                    groupe_id,
+                    state: etat,
+                    change,
+                    ..
+                } => {
+                    if foreign {
+                        state.registry.forget(dossier_id).await;
+                    }
+                    if let Some(groupe_id) = groupe_id {
+                        state.groupes.publish(
+                            groupe_id,
+                            LiveEvent {
+                                dossier_id,
+                                procedure_id,
+                                state: etat,
+                                change,
+                            },
+                        );
+                    }
+                }
+                EventKind::ProcedureChanged { procedure_id } => {
+                    state.registry.env().routing.invalidate(procedure_id);
+                }
+            }
+        }
+    });
+}
+
+/// Binds the HTTP server; the returned server runs when awaited.
+pub fn bind(state: AppState) -> anyhow::Result<(Server, SocketAddr)> {
+    let config = state.config.clone();
+    let workers = match config.server.workers {
+        0 => cores(),
+        n => n,
+    };
+    let data = web::Data::new(state);
+    let app_config = config.clone();
+    let server = HttpServer::new(move || {
+        let config = app_config.clone();
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(crate::web::csrf::FORM_LIMIT))
+            .wrap(middleware::from_fn(crate::web::csrf::middleware))
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Referrer-Policy", "same-origin")),
+            )
+            .wrap(middleware::Logger::new("%s %r %Dms").exclude("/health"))
+            .configure(|cfg| crate::web::configure(cfg, &config))
+    })
+    .workers(workers)
+    .bind((config.server.host.as_str(), config.server.port))?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("server bound to no address"))?;
+    Ok((server.run(), addr))
+}
+
+/// `demarches serve`: the web server, plus the worker unless `server.run_worker` is false.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let db = connect(&config).await?;
+    if config.server.run_worker {
+        let worker = Worker::new(db.clone(), config.clone())?;
+        actix_web::rt::spawn(worker.run());
+    }
+    let state = build_state(config.clone(), db)?;
+    let (server, addr) = bind(state)?;
+    tracing::info!(%addr, base_url = %config.server.base_url, "demarches is listening");
+    server.await?;
+    Ok(())
+}

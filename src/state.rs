@@ -1,0 +1,18 @@
+//! What every handler receives.
+
+use std::sync::Arc;
+
+use demarches_actors::groupe::Groupes;
+use demarches_actors::{Bus, Registry};
+use sqlx::PgPool;
+
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub config: Arc<Config>,
+    pub registry: Registry,
+    pub groupes: Groupes,
+    pub bus: Bus,
+}

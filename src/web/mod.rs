@@ -1,0 +1,72 @@
+//! The HTML interface (DSFR), one module per audience, plus static assets.
+
+pub mod accounts;
+pub mod admin;
+pub mod csrf;
+pub mod dev;
+pub mod error;
+pub mod form;
+pub mod instructeur;
+pub mod page;
+pub mod session;
+pub mod usager;
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::config::Config;
+use crate::state::AppState;
+use error::AppResult;
+use page::{Page, render};
+
+pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
+    cfg.route("/", web::get().to(home))
+        .route("/health", web::get().to(health))
+        .route("/static/app.css", web::get().to(app_css))
+        .route("/static/app.js", web::get().to(app_js))
+        .service(actix_files::Files::new(
+            "/static/dsfr",
+            &config.assets.dsfr_dir,
+        ));
+    accounts::routes(cfg);
+    admin::routes(cfg);
+    usager::routes(cfg);
+    instructeur::routes(cfg);
+    if config.dev_pages() {
+        dev::routes(cfg);
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    page: Page,
+}
+
+async fn home(page: Page) -> AppResult<HttpResponse> {
+    render(&Home { page })
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    match sqlx::query_scalar::<_, i32>("select 1")
+        .fetch_one(&state.db)
+        .await
+    {
+        Ok(_) => HttpResponse::Ok().body("ok"),
+        Err(_) => HttpResponse::ServiceUnavailable().body("database unavailable"),
+    }
+}
+
+async fn app_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(include_str!("static/app.css"))
+}
+
+async fn app_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(include_str!("static/app.js"))
+}
