@@ -1,0 +1,565 @@
+//! Test harness: each `TestApp` gets its own PostgreSQL database (migrated), a real SMTP
+//! server on loopback (aiosmtpd, writing a maildir), and the real HTTP server with its
+//! worker, on a free port. `Browser` is a cookie-keeping HTTP client that reads pages
+//! and submits their forms like a user would (CSRF token included).
+#![allow(dead_code)]
+
+pub mod seed;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use demarches::config::Config;
+use scraper::{Html, Selector};
+use sqlx::PgPool;
+
+pub fn admin_database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://demarches:demarches@127.0.0.1:5432/demarches".to_owned())
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => format!("{url}/{name}"),
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A fresh, migrated database dropped with the test.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let admin = admin_database_url();
+        let name = format!("demarches_test_{}", uuid::Uuid::new_v4().simple());
+        let admin_pool = PgPool::connect(&admin)
+            .await
+            .expect("connect admin database");
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+            .execute(&admin_pool)
+            .await
+            .expect("create test database");
+        admin_pool.close().await;
+        let url = with_database(&admin, &name);
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(10)
+            .connect(&url)
+            .await
+            .expect("connect test database");
+        demarches::server::migrate(&pool).await.expect("migrate");
+        TestDb { name, url, pool }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Runtime::new() else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(pool) = PgPool::connect(&admin_database_url()).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "drop database if exists {name} with (force)"
+                    )))
+                    .execute(&pool)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A real SMTP server (aiosmtpd) writing every message it receives to a maildir.
+pub struct MailSink {
+    pub port: u16,
+    dir: PathBuf,
+    child: Child,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+}
+
+impl MailSink {
+    pub fn start() -> MailSink {
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("demarches-mail-{}", uuid::Uuid::new_v4().simple()));
+        let child = Command::new("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd (apt-get install python3-aiosmtpd)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "SMTP sink did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        MailSink { port, dir, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far.
+    pub fn all(&self) -> Vec<ReceivedMail> {
+        let mut mails = Vec::new();
+        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else {
+            return mails;
+        };
+        for entry in entries.flatten() {
+            let Ok(raw) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            let Some(message) = mail_parser::MessageParser::default().parse(&raw) else {
+                continue;
+            };
+            let to = message
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_owned();
+            mails.push(ReceivedMail {
+                to,
+                subject: message.subject().unwrap_or_default().to_owned(),
+                body: message
+                    .body_text(0)
+                    .map(|b| b.into_owned())
+                    .unwrap_or_default(),
+                message_id: message.message_id().unwrap_or_default().to_owned(),
+            });
+        }
+        mails
+    }
+
+    /// Messages to `to` whose subject contains `subject`.
+    pub fn find(&self, to: &str, subject: &str) -> Vec<ReceivedMail> {
+        self.all()
+            .into_iter()
+            .filter(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
+            .collect()
+    }
+
+    /// Waits (up to 15 s) for a message to `to` whose subject contains `subject`.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> ReceivedMail {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(mail) = self.find(to, subject).into_iter().next() {
+                return mail;
+            }
+            if Instant::now() > deadline {
+                let seen: Vec<String> = self
+                    .all()
+                    .iter()
+                    .map(|m| format!("{} | {}", m.to, m.subject))
+                    .collect();
+                panic!("no mail to {to} with subject containing {subject:?}; received: {seen:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for MailSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The whole platform on loopback.
+pub struct TestApp {
+    pub base: String,
+    pub db: PgPool,
+    pub config: Arc<Config>,
+    pub mail: MailSink,
+    server: actix_web::dev::ServerHandle,
+    _database: TestDb,
+}
+
+pub struct TestOptions {
+    /// Run the outbox worker (turn off to test delivery failures step by step).
+    pub worker: bool,
+    /// SMTP URL override (e.g. a port where nothing listens).
+    pub smtp_url: Option<String>,
+    pub redis_url: Option<String>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions {
+            worker: true,
+            smtp_url: None,
+            redis_url: None,
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(TestOptions::default()).await
+    }
+
+    pub async fn spawn_with(options: TestOptions) -> TestApp {
+        let database = TestDb::create().await;
+        let mail = MailSink::start();
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut vars = vec![
+            ("DEMARCHES_ENV".to_owned(), "test".to_owned()),
+            ("DATABASE_URL".to_owned(), database.url.clone()),
+            (
+                "SMTP_URL".to_owned(),
+                options.smtp_url.clone().unwrap_or_else(|| mail.url()),
+            ),
+            ("PORT".to_owned(), port.to_string()),
+            ("DEMARCHES__SERVER__BASE_URL".to_owned(), base.clone()),
+            (
+                "DEMARCHES__ASSETS__DSFR_DIR".to_owned(),
+                repo_path("var/npm/node_modules/@gouvfr/dsfr/dist")
+                    .display()
+                    .to_string(),
+            ),
+        ];
+        if let Some(redis) = &options.redis_url {
+            vars.push(("REDIS_URL".to_owned(), redis.clone()));
+        }
+        let config = Arc::new(Config::load_with(&repo_path("config"), &vars).expect("test config"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server_config = config.clone();
+        let db = database.pool.clone();
+        let worker = options.worker;
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                if worker {
+                    let w = demarches::worker::Worker::new(db.clone(), server_config.clone())
+                        .expect("worker");
+                    actix_web::rt::spawn(w.run());
+                }
+                let state = demarches::server::build_state(server_config, db).expect("state");
+                let (server, _addr) = demarches::server::bind(state).expect("bind");
+                let _ = tx.send(server.handle());
+                let _ = server.await;
+            });
+        });
+        let server = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server started");
+        TestApp {
+            base,
+            db: database.pool.clone(),
+            config,
+            mail,
+            server,
+            _database: database,
+        }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    /// Runs the outbox once more (for tests that turned the worker off).
+    pub async fn deliver_mails(&self) -> demarches::mail::dispatcher::Pass {
+        let transport = demarches::mail::transport::Transport::from_config(&self.config.mail)
+            .expect("transport");
+        demarches::mail::dispatcher::deliver_due(&self.db, &transport, &self.config.mail.from, 12)
+            .await
+            .expect("deliver")
+    }
+
+    /// Creates a confirmed account with a password, and returns a signed-in browser.
+    pub async fn user(&self, email: &str, roles: &[&str]) -> Browser {
+        let hash = demarches::security::hash_password(TEST_PASSWORD).expect("hash");
+        let id: i64 = sqlx::query_scalar(
+            "insert into users (email, password_hash, confirmed_at) values ($1, $2, now()) returning id",
+        )
+        .bind(email)
+        .bind(hash)
+        .fetch_one(&self.db)
+        .await
+        .expect("insert user");
+        for role in roles {
+            let column = match *role {
+                "administrateur" => "is_administrateur",
+                "instructeur" => "is_instructeur",
+                "expert" => "is_expert",
+                other => panic!("unknown role {other}"),
+            };
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "update users set {column} = true where id = $1"
+            )))
+            .bind(id)
+            .execute(&self.db)
+            .await
+            .expect("grant role");
+        }
+        let browser = self.browser();
+        browser.sign_in(email, TEST_PASSWORD).await;
+        browser
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.server.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Runtime::new() {
+                rt.block_on(handle.stop(false));
+            }
+        })
+        .join();
+    }
+}
+
+pub const TEST_PASSWORD: &str = "Tr0mbone-Vert-Lunaire!";
+
+/// A page as the browser received it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+}
+
+impl Page {
+    pub fn html(&self) -> Html {
+        Html::parse_document(&self.body)
+    }
+
+    /// Text of the first element matching `css`, whitespace-collapsed.
+    pub fn text(&self, css: &str) -> Option<String> {
+        let selector = Selector::parse(css).expect("selector");
+        self.html().select(&selector).next().map(|e| {
+            e.text()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    /// All texts of elements matching `css`.
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        let selector = Selector::parse(css).expect("selector");
+        self.html()
+            .select(&selector)
+            .map(|e| {
+                e.text()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    pub fn contains(&self, needle: &str) -> bool {
+        self.body.contains(needle)
+    }
+
+    /// The value of `name` in the first form that has it.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let selector = Selector::parse(&format!("[name=\"{name}\"]")).expect("selector");
+        self.html()
+            .select(&selector)
+            .next()
+            .and_then(|e| e.value().attr("value").map(str::to_owned))
+    }
+
+    pub fn csrf(&self) -> Option<String> {
+        self.field("authenticity_token")
+    }
+}
+
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Browser {
+            client,
+            base: base.to_owned(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        }
+    }
+
+    async fn read(response: reqwest::Response) -> Page {
+        let status = response.status().as_u16();
+        let url = response.url().to_string();
+        let body = response.text().await.unwrap_or_default();
+        Page { status, url, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::read(self.client.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    /// Posts `fields` to `path` with the CSRF token of the page at `from` (as a form would).
+    pub async fn post(&self, from: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(from).await;
+        self.post_with_token(&page.csrf().expect("page has a CSRF token"), path, fields)
+            .await
+    }
+
+    pub async fn post_with_token(&self, token: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(&str, &str)> = vec![("authenticity_token", token)];
+        form.extend_from_slice(fields);
+        Self::read(
+            self.client
+                .post(self.url(path))
+                .form(&form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    /// Submits the form of `page` matching `form_css`: its current fields (hidden, text,
+    /// checked boxes, selected options) overridden by `fields`, to its action.
+    pub async fn submit(&self, page: &Page, form_css: &str, fields: &[(&str, &str)]) -> Page {
+        self.submit_with_button(page, form_css, fields, None).await
+    }
+
+    pub async fn submit_with_button(
+        &self,
+        page: &Page,
+        form_css: &str,
+        fields: &[(&str, &str)],
+        button: Option<(&str, &str)>,
+    ) -> Page {
+        let html = page.html();
+        let form_sel = Selector::parse(form_css).expect("form selector");
+        let form = html
+            .select(&form_sel)
+            .next()
+            .unwrap_or_else(|| panic!("no form {form_css} on {}:\n{}", page.url, page.body));
+        let action = form.value().attr("action").unwrap_or("").to_owned();
+        let mut values: Vec<(String, String)> = Vec::new();
+        let input_sel = Selector::parse("input, textarea, select").expect("selector");
+        for el in form.select(&input_sel) {
+            let v = el.value();
+            let Some(name) = v.attr("name") else { continue };
+            match (v.name(), v.attr("type").unwrap_or("text")) {
+                ("input", "checkbox" | "radio") => {
+                    if v.attr("checked").is_some() {
+                        values.push((name.to_owned(), v.attr("value").unwrap_or("on").to_owned()));
+                    }
+                }
+                ("input", "submit" | "button") => {}
+                ("input", _) => {
+                    values.push((name.to_owned(), v.attr("value").unwrap_or("").to_owned()))
+                }
+                ("textarea", _) => values.push((name.to_owned(), el.text().collect())),
+                ("select", _) => {
+                    let opt = Selector::parse("option[selected]").expect("selector");
+                    let value = el
+                        .select(&opt)
+                        .next()
+                        .and_then(|o| o.value().attr("value"))
+                        .unwrap_or("")
+                        .to_owned();
+                    values.push((name.to_owned(), value));
+                }
+                _ => {}
+            }
+        }
+        for (name, _) in fields {
+            values.retain(|(n, _)| n != name);
+        }
+        for (name, value) in fields {
+            values.push(((*name).to_owned(), (*value).to_owned()));
+        }
+        if let Some((name, value)) = button {
+            values.push((name.to_owned(), value.to_owned()));
+        }
+        let target = if action.is_empty() {
+            page.url.clone()
+        } else {
+            self.url(&action)
+        };
+        Self::read(
+            self.client
+                .post(target)
+                .form(&values)
+                .send()
+                .await
+                .expect("POST form"),
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        let page = self.get("/users/sign_in").await;
+        let result = self
+            .submit(
+                &page,
+                "form#sign-in",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        assert!(
+            !result.url.contains("/users/sign_in"),
+            "sign-in failed for {email}: {}",
+            result.body
+        );
+        result
+    }
+}
+
+/// The first link in `text` that starts with `prefix` (e.g. a link in an e-mail).
+pub fn link_in(text: &str, prefix: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with(prefix))
+        .map(|w| w.trim_end_matches(['.', ',', ')', '>']).to_owned())
+        .unwrap_or_else(|| panic!("no link starting with {prefix} in:\n{text}"))
+}
