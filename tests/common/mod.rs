@@ -2,7 +2,7 @@
 //! server on loopback (aiosmtpd, writing a maildir), and the real HTTP server with its
 //! worker, on a free port. `Browser` is a cookie-keeping HTTP client that reads pages
 //! and submits their forms like a user would (CSRF token included).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod seed;
 

@@ -1,6 +1,6 @@
 //! Direct SQL seeds for tests that need data the UI of another area would create.
 //! They write rows exactly as the application does (same columns, same event versions).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
