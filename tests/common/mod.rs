@@ -490,11 +490,10 @@ impl Browser {
             let v = el.value();
             let Some(name) = v.attr("name") else { continue };
             match (v.name(), v.attr("type").unwrap_or("text")) {
-                ("input", "checkbox" | "radio") => {
-                    if v.attr("checked").is_some() {
-                        values.push((name.to_owned(), v.attr("value").unwrap_or("on").to_owned()));
-                    }
+                ("input", "checkbox" | "radio") if v.attr("checked").is_some() => {
+                    values.push((name.to_owned(), v.attr("value").unwrap_or("on").to_owned()));
                 }
+                ("input", "checkbox" | "radio") => {}
                 ("input", "submit" | "button") => {}
                 ("input", _) => {
                     values.push((name.to_owned(), v.attr("value").unwrap_or("").to_owned()))
