@@ -300,11 +300,14 @@ impl TestApp {
             .expect("deliver")
     }
 
-    /// Creates a confirmed account with a password, and returns a signed-in browser.
-    pub async fn user(&self, email: &str, roles: &[&str]) -> Browser {
+    /// Creates a confirmed account with a password and the given roles
+    /// ("administrateur", "instructeur", "expert"); returns its id.
+    pub async fn account(&self, email: &str, roles: &[&str]) -> i64 {
         let hash = demarches::security::hash_password(TEST_PASSWORD).expect("hash");
         let id: i64 = sqlx::query_scalar(
-            "insert into users (email, password_hash, confirmed_at) values ($1, $2, now()) returning id",
+            "insert into users (email, password_hash, confirmed_at) values ($1, $2, now())
+             on conflict (lower(email)) do update set password_hash = excluded.password_hash,
+               confirmed_at = now() returning id",
         )
         .bind(email)
         .bind(hash)
@@ -326,8 +329,34 @@ impl TestApp {
             .await
             .expect("grant role");
         }
+        id
+    }
+
+    /// A browser signed in as `email` (account created with `roles` if needed), with the
+    /// session written directly: for tests of other areas than sign-in itself.
+    /// `profile` is the active profile ("usager", "instructeur", "administrateur", "expert").
+    pub async fn signed_in(&self, email: &str, roles: &[&str], profile: &str) -> Browser {
+        let id = self.account(email, roles).await;
+        let token = demarches::security::random_token();
+        sqlx::query(
+            "insert into sessions (token_hash, user_id, profile, expires_at)
+             values ($1, $2, $3, now() + interval '1 day')",
+        )
+        .bind(demarches::security::sha256_hex(&token))
+        .bind(id)
+        .bind(profile)
+        .execute(&self.db)
+        .await
+        .expect("insert session");
         let browser = self.browser();
-        browser.sign_in(email, TEST_PASSWORD).await;
+        let url: reqwest::Url = self.base.parse().expect("base url");
+        browser.jar.add_cookie_str(
+            &format!(
+                "{}={token}; Path=/",
+                demarches::web::session::SESSION_COOKIE
+            ),
+            &url,
+        );
         browser
     }
 }
@@ -408,18 +437,21 @@ impl Page {
 
 pub struct Browser {
     pub client: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
     pub base: String,
 }
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
         Browser {
             client,
+            jar,
             base: base.to_owned(),
         }
     }
