@@ -301,3 +301,336 @@ pub fn event_kind(transition: Transition) -> &'static str {
         other => other.as_str(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::{ChampOptions, Civilite, Individual, TypeChamp};
+    use crate::dossier::messages::IndividualInput;
+    use crate::store::dossier::Author;
+    use crate::store::revision::{ChampDefRow, RevisionDefs};
+
+    const CTX: Context<'static> = Context {
+        accepts_deposits: true,
+        route_to: Some(7),
+        base_url: "http://localhost:8080",
+    };
+
+    fn champ(stable_id: i64, type_champ: TypeChamp, libelle: &str, mandatory: bool) -> ChampDefRow {
+        ChampDefRow {
+            stable_id,
+            type_champ,
+            libelle: libelle.to_owned(),
+            description: String::new(),
+            mandatory,
+            private: false,
+            options: ChampOptions::default(),
+        }
+    }
+
+    fn dossier(state: Etat) -> DossierState {
+        DossierState {
+            id: 42,
+            procedure_id: 1,
+            procedure_libelle: "Demande de subvention".to_owned(),
+            for_individual: true,
+            revision_id: 3,
+            user_id: 10,
+            user_email: "usager@example.fr".to_owned(),
+            state,
+            groupe_instructeur_id: None,
+            lock_version: 4,
+            defs: Arc::new(RevisionDefs {
+                revision_id: 3,
+                published: true,
+                champs: vec![
+                    champ(100, TypeChamp::Text, "Nom du projet", true),
+                    champ(101, TypeChamp::IntegerNumber, "Participants", false),
+                    champ(102, TypeChamp::Checkbox, "J'accepte", false),
+                ],
+            }),
+            values: HashMap::from([(100, json!("Jardin partagé"))]),
+            individual: Some(Individual {
+                civilite: Civilite::Mme,
+                nom: "Durand".to_owned(),
+                prenom: "Camille".to_owned(),
+            }),
+        }
+    }
+
+    fn usager(id: i64) -> Author {
+        Author {
+            kind: AuthorKind::Usager,
+            user_id: Some(id),
+            email: "usager@example.fr".to_owned(),
+        }
+    }
+
+    fn instructeur() -> Author {
+        Author {
+            kind: AuthorKind::Instructeur,
+            user_id: Some(20),
+            email: "instructeur@example.gouv.fr".to_owned(),
+        }
+    }
+
+    fn save(champs: &[(i64, &str)], submit: bool) -> Act {
+        Act {
+            author: usager(10),
+            expected_version: None,
+            command: Command::Save(SaveForm {
+                individual: None,
+                champs: champs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+                full_form: true,
+                submit,
+            }),
+        }
+    }
+
+    fn commit(
+        decision: Decision,
+    ) -> (
+        Box<Write>,
+        Box<DossierState>,
+        Vec<FieldError>,
+        Option<Vec<FieldError>>,
+    ) {
+        match decision {
+            Decision::Commit {
+                write,
+                next,
+                warnings,
+                then_invalid,
+            } => (write, next, warnings, then_invalid),
+            Decision::Nothing { .. } => panic!("expected a write"),
+        }
+    }
+
+    #[test]
+    fn brouillon_save_writes_only_changed_values_and_reports_invalid_ones() {
+        let state = dossier(Etat::Brouillon);
+        let act = save(
+            &[(100, "Jardin partagé"), (101, "douze"), (102, "on")],
+            false,
+        );
+        let (write, next, warnings, invalid) = commit(decide(&state, &act, CTX).unwrap());
+        assert_eq!(write.kind, "modifier_brouillon");
+        assert_eq!(write.expected_version, 4);
+        assert_eq!(write.champs_upsert, vec![(102, json!(true))]);
+        assert!(write.state_change.is_none());
+        assert!(write.mails.is_empty());
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].field, "champ_101");
+        assert!(invalid.is_none());
+        assert_eq!(next.values.get(&102), Some(&json!(true)));
+    }
+
+    #[test]
+    fn unchanged_brouillon_writes_nothing() {
+        let state = dossier(Etat::Brouillon);
+        let act = save(&[(100, "Jardin partagé")], false);
+        assert!(
+            matches!(decide(&state, &act, CTX).unwrap(), Decision::Nothing { warnings } if warnings.is_empty())
+        );
+    }
+
+    #[test]
+    fn deposit_routes_sends_the_accuse_de_reception_and_moves_en_construction() {
+        let state = dossier(Etat::Brouillon);
+        let act = save(&[(100, "Jardin partagé"), (101, "12")], true);
+        let (write, next, _, invalid) = commit(decide(&state, &act, CTX).unwrap());
+        assert!(invalid.is_none());
+        assert_eq!(write.kind, "passer_en_construction");
+        let change = write.state_change.as_ref().unwrap();
+        assert_eq!(change.to, Etat::EnConstruction);
+        assert_eq!(change.groupe_id, Some(7));
+        assert_eq!(write.mails.len(), 1);
+        let (key, mail) = &write.mails[0];
+        assert_eq!(key, "dossier-42-v5-AccuseReception");
+        assert_eq!(mail.to, "usager@example.fr");
+        assert_eq!(
+            mail.subject,
+            "Votre dossier n° 42 a bien été déposé (Demande de subvention)"
+        );
+        assert!(mail.text.contains("http://localhost:8080/dossiers/42"));
+        assert_eq!(next.state, Etat::EnConstruction);
+        assert_eq!(next.groupe_instructeur_id, Some(7));
+    }
+
+    #[test]
+    fn deposit_with_a_missing_mandatory_champ_keeps_the_valid_values() {
+        let state = dossier(Etat::Brouillon);
+        let act = save(&[(100, ""), (101, "12")], true);
+        let (write, _, _, invalid) = commit(decide(&state, &act, CTX).unwrap());
+        assert_eq!(write.kind, "modifier_brouillon");
+        assert!(write.state_change.is_none());
+        assert_eq!(write.champs_upsert, vec![(101, json!(12))]);
+        let errors = invalid.unwrap();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "champ_100");
+        assert_eq!(
+            errors[0].message,
+            "Le champ « Nom du projet » doit être rempli."
+        );
+    }
+
+    #[test]
+    fn deposit_requires_the_identity_for_particuliers() {
+        let mut state = dossier(Etat::Brouillon);
+        state.individual = None;
+        let err = decide(&state, &save(&[(100, "Jardin")], true), CTX);
+        // Nothing valid changed except the text: the brouillon is saved, the deposit refused.
+        let (_, _, _, invalid) = commit(err.unwrap());
+        assert_eq!(invalid.unwrap()[0].field, "civilite");
+    }
+
+    #[test]
+    fn identity_errors_are_attached_to_their_fields() {
+        let state = dossier(Etat::Brouillon);
+        let mut act = save(&[(100, "Jardin partagé")], false);
+        if let Command::Save(form) = &mut act.command {
+            form.individual = Some(IndividualInput {
+                civilite: "Mme".to_owned(),
+                nom: String::new(),
+                prenom: "Camille".to_owned(),
+            });
+        }
+        let Decision::Nothing { warnings } = decide(&state, &act, CTX).unwrap() else {
+            panic!("nothing valid changed");
+        };
+        assert_eq!(warnings[0].field, "nom");
+    }
+
+    #[test]
+    fn closed_procedure_refuses_deposit() {
+        let state = dossier(Etat::Brouillon);
+        let ctx = Context {
+            accepts_deposits: false,
+            ..CTX
+        };
+        assert!(matches!(
+            decide(&state, &save(&[(100, "x")], true), ctx),
+            Err(ActError::Closed)
+        ));
+    }
+
+    #[test]
+    fn only_the_owner_saves_and_not_once_en_instruction() {
+        let state = dossier(Etat::Brouillon);
+        let mut act = save(&[(100, "x")], false);
+        act.author = usager(11);
+        assert!(matches!(
+            decide(&state, &act, CTX),
+            Err(ActError::Forbidden)
+        ));
+        let state = dossier(Etat::EnInstruction);
+        assert!(matches!(
+            decide(&state, &save(&[(100, "x")], false), CTX),
+            Err(ActError::ReadOnly(Etat::EnInstruction))
+        ));
+    }
+
+    #[test]
+    fn en_construction_edit_is_all_or_nothing() {
+        let state = dossier(Etat::EnConstruction);
+        let invalid = decide(
+            &state,
+            &save(&[(100, "Nouveau nom"), (101, "x")], true),
+            CTX,
+        );
+        assert!(matches!(invalid, Err(ActError::Invalid { .. })));
+        let (write, _, _, _) =
+            commit(decide(&state, &save(&[(100, "Nouveau nom")], true), CTX).unwrap());
+        assert_eq!(write.kind, "modifier");
+        assert!(write.state_change.is_none());
+        assert!(write.mails.is_empty());
+    }
+
+    fn instruct(transition: Transition, motivation: Option<&str>) -> Act {
+        Act {
+            author: instructeur(),
+            expected_version: Some(4),
+            command: Command::Instruct {
+                transition,
+                motivation: motivation.map(str::to_owned),
+            },
+        }
+    }
+
+    #[test]
+    fn passer_en_instruction_follows_and_mails_the_usager() {
+        let state = dossier(Etat::EnConstruction);
+        let (write, next, _, _) = commit(
+            decide(
+                &state,
+                &instruct(Transition::PasserEnInstruction, None),
+                CTX,
+            )
+            .unwrap(),
+        );
+        assert_eq!(write.kind, "passer_en_instruction");
+        assert_eq!(write.follow, Some(20));
+        assert_eq!(write.mails.len(), 1);
+        assert!(write.mails[0].1.subject.contains("va être examiné"));
+        assert_eq!(next.state, Etat::EnInstruction);
+    }
+
+    #[test]
+    fn refus_carries_its_motivation_in_the_mail_and_the_traitement() {
+        let state = dossier(Etat::EnInstruction);
+        let (write, _, _, _) = commit(
+            decide(
+                &state,
+                &instruct(Transition::Refuser, Some("  Pièces manquantes. ")),
+                CTX,
+            )
+            .unwrap(),
+        );
+        let change = write.state_change.as_ref().unwrap();
+        assert_eq!(change.to, Etat::Refuse);
+        assert_eq!(change.motivation.as_deref(), Some("Pièces manquantes."));
+        assert!(write.mails[0].1.text.contains("Pièces manquantes."));
+    }
+
+    #[test]
+    fn repasser_en_construction_sends_no_mail() {
+        let state = dossier(Etat::EnInstruction);
+        let (write, _, _, _) = commit(
+            decide(
+                &state,
+                &instruct(Transition::RepasserEnConstruction, None),
+                CTX,
+            )
+            .unwrap(),
+        );
+        assert!(write.mails.is_empty());
+    }
+
+    #[test]
+    fn illegal_transitions_and_usager_authors_are_refused() {
+        let state = dossier(Etat::Accepte);
+        assert!(matches!(
+            decide(&state, &instruct(Transition::Refuser, Some("non")), CTX),
+            Err(ActError::Transition(_))
+        ));
+        let mut act = instruct(Transition::RepasserEnInstruction, None);
+        act.author = usager(10);
+        assert!(matches!(
+            decide(&state, &act, CTX),
+            Err(ActError::Forbidden)
+        ));
+        assert!(matches!(
+            decide(
+                &dossier(Etat::Brouillon),
+                &instruct(Transition::Deposer, None),
+                CTX
+            ),
+            Err(ActError::Forbidden)
+        ));
+    }
+}
