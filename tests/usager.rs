@@ -451,6 +451,11 @@ async fn closed_demarche_refuses_the_deposit() {
     );
     assert!(!public.contains("Commencer la démarche"));
     assert!(public.contains(&format!("href=\"/dossiers/{id}/brouillon\"")));
+    let line = public.text(&format!("#dossier-{id}")).unwrap();
+    assert!(
+        line.contains("Brouillon") && line.contains("Continuer"),
+        "{line}"
+    );
 
     let refused = usager
         .submit_with_button(
@@ -613,4 +618,191 @@ async fn mes_dossiers_is_paginated_and_shows_decisions() {
     let edit = usager.get(&format!("/dossiers/{refuse}/modifier")).await;
     assert!(edit.url.ends_with(&format!("/dossiers/{refuse}")));
     assert!(edit.contains("Ce dossier est « Refusé » : il ne peut plus être modifié."));
+}
+
+#[tokio::test]
+async fn every_champ_type_has_its_widget_and_round_trips() {
+    let app = TestApp::spawn().await;
+    let procedure = seed::published_procedure(
+        &app.db,
+        "Aide aux ruchers",
+        "ruchers",
+        "admin@example.gouv.fr",
+        &[
+            ("header_section", "Votre projet", false, json!({})),
+            ("explication", "À lire avant de commencer", false, json!({})),
+            (
+                "textarea",
+                "Description du projet",
+                true,
+                json!({"character_limit": 20}),
+            ),
+            ("date", "Date de début", true, json!({})),
+            ("checkbox", "J’accepte les conditions", true, json!({})),
+            ("email", "Courriel de contact", false, json!({})),
+            ("phone", "Téléphone", false, json!({})),
+            (
+                "integer_number",
+                "Budget",
+                false,
+                json!({"min": 0, "max": 1000}),
+            ),
+        ],
+    )
+    .await;
+    // A démarche for legal entities: no identity block.
+    sqlx::query("update procedures set for_individual = false where id = $1")
+        .bind(procedure.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let (id, form) = start_brouillon(&usager, "/commencer/ruchers").await;
+    let n = |libelle: &str| name(&procedure, libelle);
+    let (description, date, cgu, email, phone, budget) = (
+        n("Description du projet"),
+        n("Date de début"),
+        n("J’accepte les conditions"),
+        n("Courriel de contact"),
+        n("Téléphone"),
+        n("Budget"),
+    );
+
+    assert!(!form.contains("name=\"civilite\""));
+    assert!(
+        form.texts("#dossier-form h2")
+            .contains(&"Votre projet".to_owned())
+    );
+    assert!(form.contains("À lire avant de commencer"));
+    assert_eq!(
+        attr(&form, &format!("textarea#{description}"), "maxlength").as_deref(),
+        Some("20")
+    );
+    assert_eq!(
+        attr(&form, &format!("#{date}"), "type").as_deref(),
+        Some("date")
+    );
+    assert_eq!(
+        attr(&form, &format!("#{cgu}"), "type").as_deref(),
+        Some("checkbox")
+    );
+    assert_eq!(
+        attr(&form, &format!("#{email}"), "type").as_deref(),
+        Some("email")
+    );
+    assert_eq!(
+        attr(&form, &format!("#{phone}"), "type").as_deref(),
+        Some("tel")
+    );
+    assert_eq!(
+        attr(&form, &format!("#{budget}"), "min").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        attr(&form, &format!("#{budget}"), "max").as_deref(),
+        Some("1000")
+    );
+    for champ in &procedure.champs {
+        let label = format!("label[for=\"champ_{}\"]", champ.stable_id);
+        let has_value = !matches!(champ.type_champ.as_str(), "header_section" | "explication");
+        assert_eq!(form.text(&label).is_some(), has_value, "{}", champ.libelle);
+    }
+
+    // Every error at once, every value kept.
+    let long = "Un texte bien trop long pour la limite";
+    let refused = usager
+        .submit_with_button(
+            &form,
+            "form#dossier-form",
+            &[
+                (&description, long),
+                (&date, "31/02/2026"),
+                (&email, "pas-une-adresse"),
+                (&phone, "12"),
+                (&budget, "2000"),
+            ],
+            Some(("action", "submit")),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    for message in [
+        "Le texte ne doit pas dépasser 20 caractères.",
+        "« Date de début » doit être une date valide (JJ/MM/AAAA).",
+        "La case « J’accepte les conditions » doit être cochée.",
+        "« Courriel de contact » doit être une adresse électronique valide",
+        "« Téléphone » doit être un numéro de téléphone valide",
+        "« Budget » doit être compris entre 0 et 1000.",
+    ] {
+        assert!(refused.contains(message), "{message}");
+    }
+    assert_eq!(
+        refused.text(&format!("textarea#{description}")).as_deref(),
+        Some(long)
+    );
+    assert_eq!(refused.field(&date).as_deref(), Some("31/02/2026"));
+    assert_eq!(refused.field(&email).as_deref(), Some("pas-une-adresse"));
+    assert_eq!(refused.field(&budget).as_deref(), Some("2000"));
+    // The summary follows the order of the form.
+    let summary = refused.texts("#error-summary li");
+    assert_eq!(summary.len(), 6);
+    assert_eq!(
+        summary[2],
+        "La case « J’accepte les conditions » doit être cochée."
+    );
+
+    let deposited = usager
+        .submit_with_button(
+            &refused,
+            "form#dossier-form",
+            &[
+                (&description, "Un rucher\nen ville"),
+                (&date, "2026-05-01"),
+                (&cgu, "on"),
+                (&email, "contact@rucher.fr"),
+                (&phone, "06.12.34.56.78"),
+                (&budget, "500"),
+            ],
+            Some(("action", "submit")),
+        )
+        .await;
+    assert_eq!(deposited.status, 200, "{}", deposited.body);
+    assert_eq!(dossier_state(&app, id).await, "en_construction");
+    let summary = deposited.text("#champs").unwrap();
+    for shown in [
+        "Votre projet",
+        "Un rucher en ville",
+        "01/05/2026",
+        "J’accepte les conditions Oui",
+        "contact@rucher.fr",
+        "06 12 34 56 78",
+        "500",
+    ] {
+        assert!(summary.contains(shown), "{shown} in {summary}");
+    }
+    assert!(!deposited.contains("Identité du demandeur"));
+    let stable = |libelle: &str| procedure.champ(libelle).stable_id;
+    assert_eq!(
+        champ_value(&app, id, stable("Description du projet")).await,
+        Some(json!("Un rucher\nen ville"))
+    );
+    assert_eq!(
+        champ_value(&app, id, stable("J’accepte les conditions")).await,
+        Some(json!(true))
+    );
+    assert_eq!(
+        champ_value(&app, id, stable("Téléphone")).await,
+        Some(json!("0612345678"))
+    );
+
+    // The modification form is prefilled with the stored values.
+    let edit = usager.get(&format!("/dossiers/{id}/modifier")).await;
+    assert_eq!(
+        edit.text(&format!("textarea#{description}")).as_deref(),
+        Some("Un rucher en ville")
+    );
+    assert!(edit.body.contains(">\nUn rucher\nen ville</textarea>"));
+    assert!(checked(&edit, &format!("#{cgu}")));
+    assert_eq!(edit.field(&date).as_deref(), Some("2026-05-01"));
+    assert_eq!(edit.field(&phone).as_deref(), Some("06 12 34 56 78"));
+    assert_eq!(edit.field(&budget).as_deref(), Some("500"));
 }

@@ -12,7 +12,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use demarches_actors::domain::{Etat, Transition};
 use demarches_actors::dossier::decide::event_kind;
-use demarches_actors::dossier::{Act, ActError, ActOutcome, Command};
+use demarches_actors::dossier::{Act, ActError, ActOutcome, Command, FieldError};
 use demarches_actors::store::dossier::{self as dossier_store, Author, AuthorKind};
 use demarches_actors::store::revision::RevisionDefs;
 use serde::Deserialize;
@@ -428,18 +428,19 @@ async fn save(
         command: Command::Save(raw.save_form(dossier.for_individual)),
     };
     let result = state.registry.send(dossier.id, act).await;
+    let defs = revision(state, dossier.revision_id).await?;
     let (errors, alert, status, partially_saved) = match result {
         Ok(outcome) if outcome.warnings.is_empty() => {
             return Ok(after_save(&dossier, mode, &outcome));
         }
         Ok(outcome) => (
-            FormErrors::from(outcome.warnings),
+            in_form_order(outcome.warnings, &defs),
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
             true,
         ),
         Err(ActError::Invalid { errors, .. }) => (
-            FormErrors::from(errors),
+            in_form_order(errors, &defs),
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
             false,
@@ -464,13 +465,27 @@ async fn save(
             false,
         ),
     };
-    let defs = revision(state, dossier.revision_id).await?;
     let form = FormView::submitted(dossier.for_individual, &defs, &raw, &errors);
     let mut view = form_page(page, dossier, mode, form);
     view.errors = errors;
     view.alert = alert;
     view.partially_saved = partially_saved;
     render_status(&view, status)
+}
+
+/// The errors sorted as their fields appear on the form (identity first, then champs).
+fn in_form_order(mut errors: Vec<FieldError>, defs: &RevisionDefs) -> FormErrors {
+    let position = |field: &str| match field {
+        "civilite" => 0,
+        "nom" => 1,
+        "prenom" => 2,
+        other => defs
+            .public()
+            .position(|def| def.field() == other)
+            .map_or(usize::MAX, |i| i + 3),
+    };
+    errors.sort_by_key(|e| position(&e.field));
+    FormErrors::from(errors)
 }
 
 /// Where the usager lands after a successful save.

@@ -264,10 +264,14 @@ pub fn summary(defs: &RevisionDefs, values: &HashMap<i64, Value>) -> Vec<Summary
         .map(|def| SummaryItem {
             header: def.type_champ == TypeChamp::HeaderSection,
             label: def.libelle.clone(),
-            value: values
-                .get(&def.stable_id)
-                .map(|v| domain::display(def.type_champ, v))
-                .unwrap_or_default(),
+            value: match (values.get(&def.stable_id), def.type_champ) {
+                (Some(v), t) => domain::display(t, v),
+                // An unchecked box is stored as no value.
+                (None, TypeChamp::Checkbox) => {
+                    domain::display(TypeChamp::Checkbox, &Value::Bool(false))
+                }
+                (None, _) => String::new(),
+            },
         })
         .collect()
 }
