@@ -318,7 +318,7 @@ fn format_iso(d: Date) -> String {
 /// A simple but real e-mail check: one `@`, a non-empty local part made of
 /// the usual characters, a domain with at least one dot and a TLD of 2+
 /// letters, no spaces.
-fn is_valid_email(value: &str) -> bool {
+pub fn is_valid_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };

@@ -1,0 +1,565 @@
+//! The form builder: public champs of the DRAFT revision (FEATURES §4.2 editor
+//! operations). Published revisions are never touched; positions stay 0..n-1.
+
+use demarches_actors::domain::champ::{ChampOptions, TypeChamp};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sqlx::PgConnection;
+
+use super::{EditError, FieldError, lock_procedure};
+
+pub const EMPTY_DROP_DOWN: &str = "Ajoutez au moins une option à la liste.";
+const LIBELLE_MAX: usize = 500;
+
+/// A champ definition to add or to write over an existing one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewChamp {
+    pub type_champ: TypeChamp,
+    pub libelle: String,
+    pub description: String,
+    /// Ignored (stored false) for header sections and explications.
+    pub mandatory: bool,
+    pub options: ChampOptions,
+}
+
+/// The champ form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ChampInput {
+    pub type_champ: String,
+    pub libelle: String,
+    pub description: String,
+    /// A checkbox: present when checked.
+    pub mandatory: Option<String>,
+    /// Drop-down options, one per line.
+    pub drop_down_options: String,
+    pub min: String,
+    pub max: String,
+    pub character_limit: String,
+}
+
+impl ChampInput {
+    /// The form of a new champ: a mandatory short text, as DS.
+    pub fn blank() -> Self {
+        ChampInput {
+            type_champ: TypeChamp::Text.as_str().to_owned(),
+            mandatory: Some("on".to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// The form filled with an existing champ.
+    pub fn from_champ(champ: &DraftChamp) -> Self {
+        let o = &champ.options;
+        ChampInput {
+            type_champ: champ.type_champ.as_str().to_owned(),
+            libelle: champ.libelle.clone(),
+            description: champ.description.clone(),
+            mandatory: champ.mandatory.then(|| "on".to_owned()),
+            drop_down_options: o.drop_down_options.join("\n"),
+            min: o.min.map(|n| n.to_string()).unwrap_or_default(),
+            max: o.max.map(|n| n.to_string()).unwrap_or_default(),
+            character_limit: o.character_limit.map(|n| n.to_string()).unwrap_or_default(),
+        }
+    }
+
+    pub fn is_mandatory(&self) -> bool {
+        self.mandatory.is_some()
+    }
+
+    /// Checks the typed values; on success gives the champ to write.
+    pub fn parse(&self) -> Result<NewChamp, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let type_champ = match self.type_champ.parse::<TypeChamp>() {
+            Ok(t) => Some(t),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "type_champ",
+                    "Choisissez le type du champ.",
+                ));
+                None
+            }
+        };
+        let mut options = ChampOptions::default();
+        match type_champ {
+            Some(TypeChamp::DropDownList) => {
+                options.drop_down_options = ChampOptions::parse_drop_down(&self.drop_down_options);
+            }
+            Some(TypeChamp::IntegerNumber) => {
+                options.min = parse_integer(&self.min, "min", "Le minimum", &mut errors);
+                options.max = parse_integer(&self.max, "max", "Le maximum", &mut errors);
+            }
+            Some(TypeChamp::Textarea) => {
+                let raw = compact(&self.character_limit);
+                if !raw.is_empty() {
+                    match raw.parse::<u32>() {
+                        Ok(n) if n > 0 => options.character_limit = Some(n),
+                        _ => errors.push(FieldError::new(
+                            "character_limit",
+                            "La limite de caractères doit être un nombre entier positif.",
+                        )),
+                    }
+                }
+            }
+            _ => {}
+        }
+        let champ = type_champ.map(|type_champ| NewChamp {
+            type_champ,
+            libelle: self.libelle.trim().to_owned(),
+            description: self.description.replace("\r\n", "\n").trim().to_owned(),
+            mandatory: self.is_mandatory(),
+            options,
+        });
+        if let Some(champ) = &champ {
+            errors.extend(check(champ));
+        } else if self.libelle.trim().is_empty() {
+            errors.push(FieldError::new("libelle", "Saisissez le libellé du champ."));
+        }
+        match champ {
+            Some(champ) if errors.is_empty() => Ok(champ),
+            _ => Err(errors),
+        }
+    }
+}
+
+fn compact(raw: &str) -> String {
+    raw.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn parse_integer(
+    raw: &str,
+    field: &'static str,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<i64> {
+    let raw = compact(raw);
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors.push(FieldError::new(
+                field,
+                format!("{name} doit être un nombre entier."),
+            ));
+            None
+        }
+    }
+}
+
+/// The rules of a champ definition, whoever builds it (form or `demo` command).
+pub fn check(champ: &NewChamp) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let libelle = champ.libelle.trim();
+    if libelle.is_empty() {
+        errors.push(FieldError::new("libelle", "Saisissez le libellé du champ."));
+    } else if libelle.chars().count() > LIBELLE_MAX {
+        errors.push(FieldError::new(
+            "libelle",
+            format!("Le libellé ne doit pas dépasser {LIBELLE_MAX} caractères."),
+        ));
+    }
+    let o = &champ.options;
+    match champ.type_champ {
+        TypeChamp::DropDownList if o.drop_down_options.is_empty() => {
+            errors.push(FieldError::new("drop_down_options", EMPTY_DROP_DOWN));
+        }
+        TypeChamp::IntegerNumber => {
+            if let (Some(min), Some(max)) = (o.min, o.max)
+                && min > max
+            {
+                errors.push(FieldError::new(
+                    "max",
+                    "Le maximum doit être supérieur ou égal au minimum.",
+                ));
+            }
+        }
+        _ => {}
+    }
+    errors
+}
+
+/// The options kept for a type, as stored in `types_de_champ.options` (only the keys
+/// that apply, unset ones left out).
+pub fn options_json(type_champ: TypeChamp, options: &ChampOptions) -> Value {
+    let mut map = Map::new();
+    match type_champ {
+        TypeChamp::DropDownList => {
+            map.insert(
+                "drop_down_options".to_owned(),
+                Value::from(options.drop_down_options.clone()),
+            );
+        }
+        TypeChamp::IntegerNumber => {
+            if let Some(min) = options.min {
+                map.insert("min".to_owned(), Value::from(min));
+            }
+            if let Some(max) = options.max {
+                map.insert("max".to_owned(), Value::from(max));
+            }
+        }
+        TypeChamp::Textarea => {
+            if let Some(limit) = options.character_limit {
+                map.insert("character_limit".to_owned(), Value::from(limit));
+            }
+        }
+        _ => {}
+    }
+    Value::Object(map)
+}
+
+/// A public champ of the draft revision.
+#[derive(Debug, Clone)]
+pub struct DraftChamp {
+    pub stable_id: i64,
+    pub position: i32,
+    pub type_champ: TypeChamp,
+    pub libelle: String,
+    pub description: String,
+    pub mandatory: bool,
+    pub options: ChampOptions,
+}
+
+impl DraftChamp {
+    /// A short French summary of the options ("3 options", "entre 1 et 10"…).
+    pub fn options_summary(&self) -> String {
+        let o = &self.options;
+        match self.type_champ {
+            TypeChamp::DropDownList => match o.drop_down_options.len() {
+                1 => "1 option".to_owned(),
+                n => format!("{n} options"),
+            },
+            TypeChamp::IntegerNumber => match (o.min, o.max) {
+                (Some(lo), Some(hi)) => format!("entre {lo} et {hi}"),
+                (Some(lo), None) => format!("au moins {lo}"),
+                (None, Some(hi)) => format!("au plus {hi}"),
+                (None, None) => String::new(),
+            },
+            TypeChamp::Textarea => o
+                .character_limit
+                .map(|n| format!("{n} caractères au plus"))
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DraftChampRow {
+    stable_id: i64,
+    position: i32,
+    type_champ: String,
+    libelle: String,
+    description: String,
+    mandatory: bool,
+    options: Value,
+}
+
+impl DraftChampRow {
+    fn into_champ(self) -> Option<DraftChamp> {
+        Some(DraftChamp {
+            stable_id: self.stable_id,
+            position: self.position,
+            type_champ: self.type_champ.parse().ok()?,
+            libelle: self.libelle,
+            description: self.description,
+            mandatory: self.mandatory,
+            options: serde_json::from_value(self.options).unwrap_or_default(),
+        })
+    }
+}
+
+/// Condition selecting the public top-level champs of a revision (SQL fragment).
+macro_rules! public_root {
+    () => {
+        "private = false and parent_stable_id is null"
+    };
+}
+
+/// Number of public champs of the draft revision.
+pub async fn count_draft(conn: &mut PgConnection, procedure_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(concat!(
+        "select count(*) from types_de_champ t
+         join procedures p on p.draft_revision_id = t.revision_id
+         where p.id = $1 and t.",
+        public_root!(),
+        ""
+    ))
+    .bind(procedure_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// One page of the public champs of the draft revision, in order. Types this version
+/// does not know are left out.
+pub async fn list_draft(
+    conn: &mut PgConnection,
+    procedure_id: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<DraftChamp>, sqlx::Error> {
+    let rows: Vec<DraftChampRow> = sqlx::query_as(concat!(
+        "select t.stable_id, t.position, t.type_champ, t.libelle, t.description, t.mandatory,
+                t.options
+         from types_de_champ t
+         join procedures p on p.draft_revision_id = t.revision_id
+         where p.id = $1 and t.",
+        public_root!(),
+        "
+         order by t.position, t.id
+         offset $2 limit $3"
+    ))
+    .bind(procedure_id)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(DraftChampRow::into_champ)
+        .collect())
+}
+
+/// One public champ of the draft revision.
+pub async fn find_draft(
+    conn: &mut PgConnection,
+    procedure_id: i64,
+    stable_id: i64,
+) -> Result<Option<DraftChamp>, sqlx::Error> {
+    let row: Option<DraftChampRow> = sqlx::query_as(concat!(
+        "select t.stable_id, t.position, t.type_champ, t.libelle, t.description, t.mandatory,
+                t.options
+         from types_de_champ t
+         join procedures p on p.draft_revision_id = t.revision_id
+         where p.id = $1 and t.stable_id = $2 and t.",
+        public_root!(),
+        ""
+    ))
+    .bind(procedure_id)
+    .bind(stable_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(DraftChampRow::into_champ))
+}
+
+/// Adds a champ at the end of the draft form; returns its new stable id.
+pub async fn add_champ(
+    conn: &mut PgConnection,
+    procedure_id: i64,
+    champ: NewChamp,
+) -> Result<i64, EditError> {
+    let errors = check(&champ);
+    if !errors.is_empty() {
+        return Err(EditError::Invalid(errors));
+    }
+    let draft = lock_procedure(conn, procedure_id).await?.draft_revision_id;
+    let stable_id: i64 = sqlx::query_scalar(concat!(
+        "insert into types_de_champ
+           (revision_id, stable_id, position, type_champ, libelle, description, mandatory, options)
+         select $1, nextval('types_de_champ_stable_id_seq'),
+                coalesce((select max(position) + 1 from types_de_champ
+                          where revision_id = $1 and ",
+        public_root!(),
+        "), 0),
+                $2, $3, $4, $5, $6
+         returning stable_id"
+    ))
+    .bind(draft)
+    .bind(champ.type_champ.as_str())
+    .bind(champ.libelle.trim())
+    .bind(champ.description.trim())
+    .bind(champ.mandatory && champ.type_champ.has_value())
+    .bind(options_json(champ.type_champ, &champ.options))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(stable_id)
+}
+
+/// Writes over a champ of the draft form (its place does not change).
+pub async fn update_champ(
+    conn: &mut PgConnection,
+    procedure_id: i64,
+    stable_id: i64,
+    champ: NewChamp,
+) -> Result<(), EditError> {
+    let errors = check(&champ);
+    if !errors.is_empty() {
+        return Err(EditError::Invalid(errors));
+    }
+    let draft = lock_procedure(conn, procedure_id).await?.draft_revision_id;
+    let updated = sqlx::query(concat!(
+        "update types_de_champ set type_champ = $3, libelle = $4, description = $5,
+           mandatory = $6, options = $7
+         where revision_id = $1 and stable_id = $2 and ",
+        public_root!(),
+        ""
+    ))
+    .bind(draft)
+    .bind(stable_id)
+    .bind(champ.type_champ.as_str())
+    .bind(champ.libelle.trim())
+    .bind(champ.description.trim())
+    .bind(champ.mandatory && champ.type_champ.has_value())
+    .bind(options_json(champ.type_champ, &champ.options))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(EditError::NotFound);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// Swaps a champ with its neighbour above or below. Moving the first champ up (or the
+/// last one down) changes nothing. Returns the champ's new position.
+pub async fn move_champ(
+    conn: &mut PgConnection,
+    procedure_id: i64,
+    stable_id: i64,
+    direction: Direction,
+) -> Result<i32, EditError> {
+    let draft = lock_procedure(conn, procedure_id).await?.draft_revision_id;
+    renumber(conn, draft).await?;
+    let position: Option<i32> = sqlx::query_scalar(concat!(
+        "select position from types_de_champ
+         where revision_id = $1 and stable_id = $2 and ",
+        public_root!(),
+        ""
+    ))
+    .bind(draft)
+    .bind(stable_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let position = position.ok_or(EditError::NotFound)?;
+    let target = match direction {
+        Direction::Up => position - 1,
+        Direction::Down => position + 1,
+    };
+    // Both rows swap positions in one statement; nothing happens at either end.
+    let moved = sqlx::query(concat!(
+        "update types_de_champ t
+         set position = case when t.position = $2 then $3 else $2 end
+         where t.revision_id = $1 and t.",
+        public_root!(),
+        " and t.position in ($2, $3)
+           and exists (select 1 from types_de_champ o
+                       where o.revision_id = $1 and o.",
+        public_root!(),
+        " and o.position = $3)"
+    ))
+    .bind(draft)
+    .bind(position)
+    .bind(target)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(if moved == 2 { target } else { position })
+}
+
+/// Removes a champ from the draft form and closes the gap.
+pub async fn delete_champ(
+    conn: &mut PgConnection,
+    procedure_id: i64,
+    stable_id: i64,
+) -> Result<(), EditError> {
+    let draft = lock_procedure(conn, procedure_id).await?.draft_revision_id;
+    let deleted = sqlx::query(concat!(
+        "delete from types_de_champ where revision_id = $1 and stable_id = $2 and ",
+        public_root!(),
+        ""
+    ))
+    .bind(draft)
+    .bind(stable_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if deleted == 0 {
+        return Err(EditError::NotFound);
+    }
+    renumber(conn, draft).await?;
+    Ok(())
+}
+
+/// Gives the public champs of a revision the positions 0..n-1, keeping their order.
+async fn renumber(conn: &mut PgConnection, revision_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(concat!(
+        "update types_de_champ t set position = r.rank
+         from (select id, (row_number() over (order by position, id) - 1)::int as rank
+               from types_de_champ where revision_id = $1 and ",
+        public_root!(),
+        ") r
+         where t.id = r.id and t.position <> r.rank"
+    ))
+    .bind(revision_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(type_champ: &str) -> ChampInput {
+        ChampInput {
+            type_champ: type_champ.into(),
+            libelle: "Libellé".into(),
+            ..ChampInput::blank()
+        }
+    }
+
+    #[test]
+    fn empty_drop_down_is_refused() {
+        let mut i = input("drop_down_list");
+        i.drop_down_options = " \n \n".into();
+        let errors = i.parse().unwrap_err();
+        assert_eq!(errors[0].field, "drop_down_options");
+        assert_eq!(errors[0].message, EMPTY_DROP_DOWN);
+        i.drop_down_options = "A\nB\nA\n".into();
+        let champ = i.parse().unwrap();
+        assert_eq!(champ.options.drop_down_options, vec!["A", "B"]);
+    }
+
+    #[test]
+    fn integer_bounds_are_checked() {
+        let mut i = input("integer_number");
+        i.min = "10".into();
+        i.max = "2".into();
+        assert_eq!(i.parse().unwrap_err()[0].field, "max");
+        i.max = "x".into();
+        assert_eq!(i.parse().unwrap_err()[0].field, "max");
+        i.max = " 1 000 ".into();
+        let c = i.parse().unwrap();
+        assert_eq!((c.options.min, c.options.max), (Some(10), Some(1000)));
+        assert_eq!(
+            options_json(c.type_champ, &c.options),
+            json!({"min": 10, "max": 1000})
+        );
+    }
+
+    #[test]
+    fn options_of_other_types_are_dropped() {
+        let mut i = input("text");
+        i.drop_down_options = "A".into();
+        i.min = "oops".into();
+        let c = i.parse().unwrap();
+        assert_eq!(options_json(c.type_champ, &c.options), json!({}));
+    }
+
+    #[test]
+    fn unknown_type_and_blank_libelle() {
+        let mut i = input("nope");
+        i.libelle = " ".into();
+        let fields: Vec<_> = i.parse().unwrap_err().iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["type_champ", "libelle"]);
+    }
+}

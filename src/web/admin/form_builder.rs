@@ -1,0 +1,294 @@
+//! The form builder pages: champs of the draft revision, in order.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use demarches_actors::domain::TypeChamp;
+use serde::Deserialize;
+
+use super::{NoFields, PageQuery, Pager, app_error, form_errors, procedure_for};
+use crate::procedures::form_builder::{self, ChampInput, DraftChamp};
+use crate::procedures::{Direction, EditError, Procedure};
+use crate::state::AppState;
+use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, AppResult};
+use crate::web::form::FormErrors;
+use crate::web::page::{FlashKind, Page, redirect_with, render, render_status};
+use crate::web::session::AdministrateurUser;
+
+/// Champs per page of the builder (a form rarely has more).
+const PER_PAGE: i64 = 100;
+
+#[derive(Template)]
+#[template(path = "admin/champs.html")]
+struct ChampsPage {
+    page: Page,
+    procedure: Procedure,
+    champs: Vec<DraftChamp>,
+    total: i64,
+    pager: Pager,
+    form: ChampInput,
+    errors: FormErrors,
+}
+
+impl ChampsPage {
+    fn types(&self) -> [TypeChamp; 10] {
+        TypeChamp::ALL
+    }
+    fn is_last(&self, champ: &DraftChamp) -> bool {
+        i64::from(champ.position) + 1 >= self.total
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/champ_edit.html")]
+struct ChampEditPage {
+    page: Page,
+    procedure: Procedure,
+    champ: DraftChamp,
+    form: ChampInput,
+    errors: FormErrors,
+}
+
+impl ChampEditPage {
+    fn types(&self) -> [TypeChamp; 10] {
+        TypeChamp::ALL
+    }
+}
+
+/// Where a champ is shown in the builder (its page of the list, and its row).
+fn champ_url(procedure_id: i64, position: i64, stable_id: i64) -> String {
+    format!(
+        "/admin/procedures/{procedure_id}/champs?page={}#champ-{stable_id}",
+        Pager::page_of(position, PER_PAGE)
+    )
+}
+
+async fn champs_page(
+    state: &AppState,
+    page: Page,
+    procedure: Procedure,
+    requested_page: Option<&str>,
+    form: ChampInput,
+    errors: FormErrors,
+) -> AppResult<ChampsPage> {
+    let mut conn = state.db.acquire().await?;
+    let total = form_builder::count_draft(&mut conn, procedure.id).await?;
+    let pager = Pager::new(
+        requested_page,
+        total,
+        PER_PAGE,
+        format!("/admin/procedures/{}/champs?", procedure.id),
+    );
+    let champs =
+        form_builder::list_draft(&mut conn, procedure.id, pager.offset(), pager.per_page).await?;
+    Ok(ChampsPage {
+        page,
+        procedure,
+        champs,
+        total,
+        pager,
+        form,
+        errors,
+    })
+}
+
+pub(super) async fn index(
+    AdministrateurUser(user): AdministrateurUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let procedure = procedure_for(&state, &user, path.into_inner()).await?;
+    let champs = champs_page(
+        &state,
+        page,
+        procedure,
+        query.page.as_deref(),
+        ChampInput::blank(),
+        FormErrors::new(),
+    )
+    .await?;
+    render(&champs)
+}
+
+pub(super) async fn add(
+    AdministrateurUser(user): AdministrateurUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ChampInput>,
+) -> AppResult<HttpResponse> {
+    let procedure = procedure_for(&state, &user, path.into_inner()).await?;
+    let result = match form.parse() {
+        Ok(champ) => {
+            let libelle = champ.libelle.clone();
+            let mut tx = state.db.begin().await?;
+            match form_builder::add_champ(&mut tx, procedure.id, champ).await {
+                Ok(stable_id) => {
+                    let position = form_builder::count_draft(&mut tx, procedure.id).await? - 1;
+                    tx.commit().await?;
+                    Ok((stable_id, position, libelle))
+                }
+                Err(err) => Err(err),
+            }
+        }
+        Err(errors) => Err(EditError::Invalid(errors)),
+    };
+    match result {
+        Ok((stable_id, position, libelle)) => Ok(redirect_with(
+            &champ_url(procedure.id, position, stable_id),
+            FlashKind::Success,
+            &format!("Le champ « {libelle} » a bien été ajouté."),
+        )),
+        Err(EditError::Invalid(errors)) => {
+            // Show the last page, where the new champ would have gone, with the form as typed.
+            let champs = champs_page(
+                &state,
+                page,
+                procedure,
+                Some("999999"),
+                form,
+                form_errors(errors),
+            )
+            .await?;
+            render_status(&champs, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(err) => Err(app_error(err)),
+    }
+}
+
+async fn champ_for(
+    state: &AppState,
+    procedure: &Procedure,
+    stable_id: i64,
+) -> AppResult<DraftChamp> {
+    let mut conn = state.db.acquire().await?;
+    form_builder::find_draft(&mut conn, procedure.id, stable_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub(super) async fn edit_form(
+    AdministrateurUser(user): AdministrateurUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (procedure_id, stable_id) = path.into_inner();
+    let procedure = procedure_for(&state, &user, procedure_id).await?;
+    let champ = champ_for(&state, &procedure, stable_id).await?;
+    render(&ChampEditPage {
+        page,
+        form: ChampInput::from_champ(&champ),
+        procedure,
+        champ,
+        errors: FormErrors::new(),
+    })
+}
+
+pub(super) async fn update(
+    AdministrateurUser(user): AdministrateurUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(form): CsrfForm<ChampInput>,
+) -> AppResult<HttpResponse> {
+    let (procedure_id, stable_id) = path.into_inner();
+    let procedure = procedure_for(&state, &user, procedure_id).await?;
+    let champ = champ_for(&state, &procedure, stable_id).await?;
+    let result = match form.parse() {
+        Ok(new) => {
+            let mut tx = state.db.begin().await?;
+            let libelle = new.libelle.clone();
+            match form_builder::update_champ(&mut tx, procedure.id, stable_id, new).await {
+                Ok(()) => {
+                    tx.commit().await?;
+                    Ok(libelle)
+                }
+                Err(EditError::Invalid(errors)) => Err(errors),
+                Err(err) => return Err(app_error(err)),
+            }
+        }
+        Err(errors) => Err(errors),
+    };
+    match result {
+        Ok(libelle) => Ok(redirect_with(
+            &champ_url(procedure.id, i64::from(champ.position), stable_id),
+            FlashKind::Success,
+            &format!("Le champ « {libelle} » a bien été modifié."),
+        )),
+        Err(errors) => render_status(
+            &ChampEditPage {
+                page,
+                procedure,
+                champ,
+                form,
+                errors: form_errors(errors),
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MoveForm {
+    direction: Direction,
+}
+
+pub(super) async fn move_champ(
+    AdministrateurUser(user): AdministrateurUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(form): CsrfForm<MoveForm>,
+) -> AppResult<HttpResponse> {
+    let (procedure_id, stable_id) = path.into_inner();
+    let procedure = procedure_for(&state, &user, procedure_id).await?;
+    let champ = champ_for(&state, &procedure, stable_id).await?;
+    let mut tx = state.db.begin().await?;
+    let position = form_builder::move_champ(&mut tx, procedure.id, stable_id, form.direction)
+        .await
+        .map_err(app_error)?;
+    tx.commit().await?;
+    let moved = if form.direction == Direction::Up {
+        "monté"
+    } else {
+        "descendu"
+    };
+    Ok(redirect_with(
+        &champ_url(procedure.id, i64::from(position), stable_id),
+        FlashKind::Success,
+        &format!(
+            "Le champ « {} » a été {moved} : il est maintenant en position {}.",
+            champ.libelle,
+            position + 1
+        ),
+    ))
+}
+
+pub(super) async fn delete(
+    AdministrateurUser(user): AdministrateurUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<HttpResponse> {
+    let (procedure_id, stable_id) = path.into_inner();
+    let procedure = procedure_for(&state, &user, procedure_id).await?;
+    let champ = champ_for(&state, &procedure, stable_id).await?;
+    let mut tx = state.db.begin().await?;
+    form_builder::delete_champ(&mut tx, procedure.id, stable_id)
+        .await
+        .map_err(app_error)?;
+    tx.commit().await?;
+    let previous = i64::from(champ.position).max(1) - 1;
+    Ok(redirect_with(
+        &format!(
+            "/admin/procedures/{}/champs?page={}",
+            procedure.id,
+            Pager::page_of(previous, PER_PAGE)
+        ),
+        FlashKind::Success,
+        &format!("Le champ « {} » a bien été supprimé.", champ.libelle),
+    ))
+}
