@@ -263,15 +263,22 @@ impl TestApp {
         let worker = options.worker;
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                if worker {
+                let worker = worker.then(|| {
                     let w = demarches::worker::Worker::new(db.clone(), server_config.clone())
                         .expect("worker");
-                    actix_web::rt::spawn(w.run());
-                }
+                    actix_web::rt::spawn(w.run())
+                });
                 let state = demarches::server::build_state(server_config, db).expect("state");
                 let (server, _addr) = demarches::server::bind(state).expect("bind");
                 let _ = tx.send(server.handle());
                 let _ = server.await;
+                // Drop the worker (and its SMTP pool, whose destructor spawns a task) while the
+                // runtime is still running: dropped later with the LocalSet, it would panic
+                // ("no reactor running") if a mail was being sent, and abort the test.
+                if let Some(task) = worker {
+                    task.abort();
+                    let _ = task.await;
+                }
             });
         });
         let server = rx
