@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod config;
 pub mod mail;
+pub mod queries;
 pub mod security;
 pub mod server;
 pub mod state;
