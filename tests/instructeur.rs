@@ -791,7 +791,7 @@ async fn live_stream_announces_a_change_made_by_a_colleague() {
             .and_then(|v| v.to_str().ok()),
         Some("text/event-stream")
     );
-    read_until(&mut stream, ": keepalive", Duration::from_secs(5)).await;
+    read_until(&mut stream, ": keepalive", Duration::from_secs(10)).await;
 
     let done = act(
         &collegue,
@@ -805,7 +805,7 @@ async fn live_stream_announces_a_change_made_by_a_colleague() {
     let seen = read_until(
         &mut stream,
         &format!("\"dossier_id\":{second}"),
-        Duration::from_secs(5),
+        Duration::from_secs(10),
     )
     .await;
     let line = seen
@@ -918,7 +918,7 @@ impl Chrome {
     }
 
     fn wait(&self) -> fantoccini::wait::Wait<'_> {
-        self.client.wait().at_most(Duration::from_secs(10))
+        self.client.wait().at_most(Duration::from_secs(20))
     }
 
     async fn text(&self, css: &str) -> String {
