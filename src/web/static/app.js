@@ -2,6 +2,66 @@
 (function () {
   "use strict";
   // Focus the error summary so screen readers announce it.
-  var summary = document.getElementById("error-summary");
+  var summary = document.getElementById("error-summary") || document.getElementById("instruction-error");
   if (summary) { summary.focus(); }
+
+  // Live dossiers table: a page with data-live-url listens to server-sent events and
+  // refreshes the changed line from data-row-url ({id} = dossier number).
+  var live = document.querySelector("[data-live-url]");
+  if (live && window.EventSource && window.fetch) {
+    var tbody = document.getElementById("dossiers-live");
+    var notice = document.getElementById("dossiers-notice");
+    var rowUrl = live.getAttribute("data-row-url");
+    var libelles = {
+      en_construction: "En construction",
+      en_instruction: "En instruction",
+      accepte: "Accepté",
+      refuse: "Refusé",
+      sans_suite: "Classé sans suite"
+    };
+    var announce = function (text) { if (notice) { notice.textContent = text; } };
+    var refresh = function (event) {
+      var id = parseInt(event.dossier_id, 10);
+      if (!id || !tbody || !rowUrl) { return; }
+      fetch(rowUrl.replace("{id}", String(id)), { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (res) {
+          var existing = document.getElementById("dossier-" + id);
+          if (res.status === 204) {
+            // No longer in this tab.
+            if (existing) { existing.parentNode.removeChild(existing); }
+            announce("Dossier n° " + id + " : " + (libelles[event.state] || event.state));
+            return null;
+          }
+          if (!res.ok) { return null; }
+          return res.text().then(function (html) {
+            var holder = document.createElement("tbody");
+            holder.innerHTML = html.trim();
+            var row = holder.querySelector("tr");
+            if (!row) { return; }
+            row.classList.add("dm-live-new");
+            if (existing) {
+              existing.parentNode.replaceChild(row, existing);
+            } else {
+              var empty = tbody.querySelector(".dm-empty");
+              if (empty) { empty.parentNode.removeChild(empty); }
+              tbody.insertBefore(row, tbody.firstChild);
+            }
+            if (event.change === "passer_en_construction") {
+              announce("Nouveau dossier n° " + id + " déposé");
+            } else {
+              announce("Dossier n° " + id + " : " + (row.getAttribute("data-etat-libelle") || libelles[event.state] || event.state));
+            }
+          });
+        })
+        .catch(function () { /* the next event or a reload shows it */ });
+    };
+    var source = new EventSource(live.getAttribute("data-live-url"));
+    source.addEventListener("open", function () { live.setAttribute("data-live-state", "open"); });
+    source.addEventListener("error", function () { live.setAttribute("data-live-state", "reconnecting"); });
+    source.addEventListener("dossier", function (e) {
+      var event;
+      try { event = JSON.parse(e.data); } catch (_) { return; }
+      refresh(event);
+    });
+  }
 })();
