@@ -856,89 +856,6 @@ async fn live_stream_announces_a_change_made_by_a_colleague() {
     drop(stream);
 }
 
-/// A headless Chromium driven through chromedriver (installed by `.ci/setup`).
-struct Chrome {
-    driver: std::process::Child,
-    client: fantoccini::Client,
-}
-
-impl Chrome {
-    async fn start() -> Chrome {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        let driver = std::process::Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("chromedriver (apt-get install chromium-driver)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".to_owned(),
-            json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}),
-        );
-        let client = fantoccini::ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("webdriver session");
-        Chrome { driver, client }
-    }
-
-    /// Gives the real browser the session of a test `Browser`.
-    async fn sign_in_as(&self, app: &TestApp, browser: &Browser) {
-        use reqwest::cookie::CookieStore;
-        let url: reqwest::Url = app.base.parse().unwrap();
-        let header = browser.jar.cookies(&url).unwrap();
-        let token = header
-            .to_str()
-            .unwrap()
-            .split("; ")
-            .find_map(|c| c.strip_prefix("demarches_session="))
-            .unwrap()
-            .to_owned();
-        self.client
-            .goto(&format!("{}/health", app.base))
-            .await
-            .unwrap();
-        let cookie = fantoccini::cookies::Cookie::parse(format!(
-            "demarches_session={token}; Path=/; Domain=127.0.0.1; SameSite=Lax"
-        ))
-        .unwrap();
-        self.client.add_cookie(cookie).await.unwrap();
-    }
-
-    fn wait(&self) -> fantoccini::wait::Wait<'_> {
-        self.client.wait().at_most(Duration::from_secs(20))
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.client
-            .find(fantoccini::Locator::Css(css))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Chrome {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
 #[tokio::test]
 async fn the_open_table_updates_itself_in_a_real_browser() {
     let s = setup().await;
@@ -948,7 +865,7 @@ async fn the_open_table_updates_itself_in_a_real_browser() {
         .app
         .signed_in(COLLEGUE, &["instructeur"], "instructeur")
         .await;
-    let chrome = Chrome::start().await;
+    let chrome = common::chrome::Chrome::start().await;
     chrome.sign_in_as(&s.app, &s.browser).await;
 
     // « Tous les dossiers »: the line of the changed dossier is replaced in place.

@@ -4,6 +4,7 @@
 //! and submits their forms like a user would (CSRF token included).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod chrome;
 pub mod seed;
 
 use std::net::TcpListener;

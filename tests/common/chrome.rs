@@ -1,0 +1,108 @@
+//! A headless Chromium driven through chromedriver (both installed by `.ci/setup`).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::{Browser, TestApp};
+
+/// A headless Chromium driven through chromedriver (installed by `.ci/setup`).
+pub struct Chrome {
+    driver: std::process::Child,
+    pub client: fantoccini::Client,
+}
+
+impl Chrome {
+    pub async fn start() -> Chrome {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let binary = std::env::var("DEMARCHES_TEST_CHROMEDRIVER")
+            .unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
+        let driver = std::process::Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium-driver)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = std::env::temp_dir().join(format!(
+            "demarches-chromium-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({
+                "binary": std::env::var("DEMARCHES_TEST_CHROMIUM")
+                    .unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+                // Without the background-networking flags Chromium keeps trying to reach
+                // the outside network, which this machine refuses.
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }),
+        );
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("webdriver session");
+        Chrome { driver, client }
+    }
+
+    /// Gives the real browser the session of a test `Browser`.
+    pub async fn sign_in_as(&self, app: &TestApp, browser: &Browser) {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = app.base.parse().unwrap();
+        let header = browser.jar.cookies(&url).unwrap();
+        let token = header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|c| c.strip_prefix("demarches_session="))
+            .unwrap()
+            .to_owned();
+        self.client
+            .goto(&format!("{}/health", app.base))
+            .await
+            .unwrap();
+        let cookie = fantoccini::cookies::Cookie::parse(format!(
+            "demarches_session={token}; Path=/; Domain=127.0.0.1; SameSite=Lax"
+        ))
+        .unwrap();
+        self.client.add_cookie(cookie).await.unwrap();
+    }
+
+    pub fn wait(&self) -> fantoccini::wait::Wait<'_> {
+        self.client.wait().at_most(Duration::from_secs(20))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
