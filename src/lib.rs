@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod demo;
 pub mod mail;
 pub mod procedures;
 pub mod queries;

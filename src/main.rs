@@ -30,6 +30,8 @@ enum Command {
     Migrate,
     /// Run only the background worker (outbox and jobs).
     Worker,
+    /// Seed a demo démarche and demo accounts, and print them.
+    Demo,
     /// Manage administrateurs.
     Admin {
         #[command(subcommand)]
@@ -68,6 +70,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let config = Arc::new(config);
             let db = server::connect(&config).await?;
             Worker::new(db, config)?.run().await;
+            Ok(())
+        }
+        Command::Demo => {
+            let db = server::connect(&config).await?;
+            let demo = demarches::demo::seed(&db, &config).await?;
+            println!("{}", demarches::demo::summary(&config, &demo));
             Ok(())
         }
         Command::Admin {

@@ -97,9 +97,14 @@ pub async fn invite_instructeur(
             ),
         }
     };
+    // Callers invite only instructeurs not yet in the groupe, so each call is one mail
+    // (also after a removal and a new invitation).
     enqueue(
         conn,
-        &format!("invite-instructeur-{groupe_instructeur_id}-{user_id}"),
+        &format!(
+            "invite-instructeur-{groupe_instructeur_id}-{user_id}-{}",
+            uuid::Uuid::new_v4()
+        ),
         &mail,
     )
     .await?;

@@ -1,0 +1,184 @@
+//! `demarches demo`: a published demo démarche and three demo accounts, so a new user can
+//! try every role at once. Idempotent: run again, it resets the demo passwords and prints
+//! the same accounts and link.
+
+use demarches_actors::domain::{ChampOptions, TypeChamp};
+use sqlx::{PgConnection, PgPool};
+
+use crate::accounts::store::{Role, ensure_user, grant};
+use crate::config::Config;
+use crate::procedures::{self, NewChamp, NewProcedure};
+use crate::security::hash_password;
+
+pub const DEMO_PATH: &str = "demo-subvention-associations";
+pub const DEMO_PASSWORD: &str = "Demo-Marianne-Formulaire-42!";
+pub const ADMIN: &str = "admin@demo.gouv.fr";
+pub const INSTRUCTEUR: &str = "instructeur@demo.gouv.fr";
+pub const USAGER: &str = "usager@demo.fr";
+
+pub struct Demo {
+    pub procedure_id: i64,
+    pub created: bool,
+}
+
+/// Creates (or finds) the demo démarche and accounts.
+pub async fn seed(db: &PgPool, config: &Config) -> anyhow::Result<Demo> {
+    let mut tx = db.begin().await?;
+    let admin = demo_account(&mut tx, ADMIN, &[Role::Administrateur, Role::Instructeur]).await?;
+    demo_account(&mut tx, INSTRUCTEUR, &[Role::Instructeur]).await?;
+    demo_account(&mut tx, USAGER, &[]).await?;
+
+    let existing: Option<i64> = sqlx::query_scalar("select id from procedures where path = $1")
+        .bind(DEMO_PATH)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(procedure_id) = existing {
+        tx.commit().await?;
+        return Ok(Demo {
+            procedure_id,
+            created: false,
+        });
+    }
+
+    let procedure_id = procedures::create_procedure(
+        &mut tx,
+        admin,
+        NewProcedure {
+            libelle: "Demande de subvention pour les associations".to_owned(),
+            description: "Cette démarche permet aux associations de demander une subvention de \
+                          fonctionnement pour un projet d’intérêt local. Munissez-vous de la \
+                          description de votre projet et de son budget."
+                .to_owned(),
+            organisation: "Ministère de la démonstration".to_owned(),
+            for_individual: true,
+            path: Some(DEMO_PATH.to_owned()),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo démarche: {e}"))?;
+    for champ in demo_champs() {
+        procedures::add_champ(&mut tx, procedure_id, champ)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo champ: {e}"))?;
+    }
+    procedures::invite_instructeur(&mut tx, config, procedure_id, INSTRUCTEUR)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo instructeur: {e}"))?;
+    procedures::publish(&mut tx, procedure_id, DEMO_PATH)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo publication: {e}"))?;
+    tx.commit().await?;
+    Ok(Demo {
+        procedure_id,
+        created: true,
+    })
+}
+
+/// A confirmed account with the demo password and `roles`.
+async fn demo_account(conn: &mut PgConnection, email: &str, roles: &[Role]) -> anyhow::Result<i64> {
+    let (id, _) = ensure_user(conn, email).await?;
+    sqlx::query(
+        "update users set password_hash = $2, confirmed_at = coalesce(confirmed_at, now()),
+           failed_attempts = 0, locked_until = null where id = $1",
+    )
+    .bind(id)
+    .bind(hash_password(DEMO_PASSWORD)?)
+    .execute(&mut *conn)
+    .await?;
+    for role in roles {
+        grant(conn, id, *role).await?;
+    }
+    Ok(id)
+}
+
+fn champ(type_champ: TypeChamp, libelle: &str, description: &str, mandatory: bool) -> NewChamp {
+    NewChamp {
+        type_champ,
+        libelle: libelle.to_owned(),
+        description: description.to_owned(),
+        mandatory,
+        options: ChampOptions::default(),
+    }
+}
+
+fn demo_champs() -> Vec<NewChamp> {
+    vec![
+        champ(TypeChamp::HeaderSection, "Votre association", "", false),
+        champ(TypeChamp::Text, "Nom de l’association", "", true),
+        champ(
+            TypeChamp::Email,
+            "Adresse électronique de l’association",
+            "",
+            true,
+        ),
+        champ(TypeChamp::Phone, "Téléphone", "", false),
+        NewChamp {
+            options: ChampOptions {
+                drop_down_options: vec![
+                    "Culture".to_owned(),
+                    "Sport".to_owned(),
+                    "Solidarité".to_owned(),
+                    "Environnement".to_owned(),
+                ],
+                ..ChampOptions::default()
+            },
+            ..champ(TypeChamp::DropDownList, "Domaine d’activité", "", true)
+        },
+        champ(TypeChamp::HeaderSection, "Votre projet", "", false),
+        champ(
+            TypeChamp::Explication,
+            "À propos du projet",
+            "Décrivez le projet en quelques lignes : son public, son calendrier et son budget.",
+            false,
+        ),
+        NewChamp {
+            options: ChampOptions {
+                character_limit: Some(2000),
+                ..ChampOptions::default()
+            },
+            ..champ(TypeChamp::Textarea, "Description du projet", "", true)
+        },
+        champ(TypeChamp::Date, "Date de début du projet", "", true),
+        NewChamp {
+            options: ChampOptions {
+                min: Some(1),
+                ..ChampOptions::default()
+            },
+            ..champ(
+                TypeChamp::IntegerNumber,
+                "Nombre de bénéficiaires",
+                "",
+                false,
+            )
+        },
+        champ(
+            TypeChamp::Checkbox,
+            "J’atteste sur l’honneur l’exactitude des informations fournies",
+            "",
+            true,
+        ),
+    ]
+}
+
+/// What `demarches demo` prints.
+pub fn summary(config: &Config, demo: &Demo) -> String {
+    format!(
+        "Démarche de démonstration {state} (n° {id}) :\n  {link}\n\n\
+         Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :\n  \
+         administrateur  {ADMIN}\n  instructeur     {INSTRUCTEUR}\n  usager          {USAGER}\n\n\
+         Connexion : {sign_in}\n{mails}",
+        state = if demo.created {
+            "créée"
+        } else {
+            "déjà en place"
+        },
+        id = demo.procedure_id,
+        link = config.url(&format!("/commencer/{DEMO_PATH}")),
+        sign_in = config.url("/users/sign_in"),
+        mails = if config.mail.smtp_url.is_empty() && config.dev_pages() {
+            format!("E-mails envoyés : {}\n", config.url("/dev/mails"))
+        } else {
+            String::new()
+        },
+    )
+}

@@ -1,0 +1,51 @@
+//! `demarches demo` gives a new user a working démarche and accounts for every role.
+
+mod common;
+
+use common::TestApp;
+use demarches::demo;
+
+#[tokio::test]
+async fn demo_seeds_a_published_demarche_and_accounts_idempotently() {
+    let app = TestApp::spawn().await;
+    let first = demo::seed(&app.db, &app.config).await.unwrap();
+    assert!(first.created);
+    let again = demo::seed(&app.db, &app.config).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(first.procedure_id, again.procedure_id);
+
+    // The public link works for anyone.
+    let page = app
+        .browser()
+        .get(&format!("/commencer/{}", demo::DEMO_PATH))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("Demande de subvention pour les associations"));
+
+    // Each printed account signs in with the printed password and reaches its area.
+    let admin = app.browser();
+    admin.sign_in(demo::ADMIN, demo::DEMO_PASSWORD).await;
+    assert!(
+        admin
+            .get("/admin/procedures")
+            .await
+            .contains("Demande de subvention pour les associations")
+    );
+    let instructeur = app.browser();
+    instructeur
+        .sign_in(demo::INSTRUCTEUR, demo::DEMO_PASSWORD)
+        .await;
+    assert!(
+        instructeur
+            .get("/procedures")
+            .await
+            .contains("Demande de subvention pour les associations")
+    );
+    let usager = app.browser();
+    usager.sign_in(demo::USAGER, demo::DEMO_PASSWORD).await;
+    assert_eq!(usager.get("/dossiers").await.status, 200);
+
+    let summary = demo::summary(&app.config, &again);
+    assert!(summary.contains(&format!("/commencer/{}", demo::DEMO_PATH)));
+    assert!(summary.contains(demo::DEMO_PASSWORD));
+}
