@@ -4,6 +4,7 @@
 //! and the CLI wiring. Domain rules, actors and storage live in `demarches-actors`.
 
 pub mod accounts;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod mail;

@@ -30,6 +30,13 @@ enum Command {
     Migrate,
     /// Run only the background worker (outbox and jobs).
     Worker,
+    /// Measure deposits per second through the dossier actors (scratch database).
+    Bench {
+        #[arg(long, default_value_t = 2000)]
+        dossiers: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
     /// Seed a demo démarche and demo accounts, and print them.
     Demo,
     /// Manage administrateurs.
@@ -70,6 +77,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let config = Arc::new(config);
             let db = server::connect(&config).await?;
             Worker::new(db, config)?.run().await;
+            Ok(())
+        }
+        Command::Bench {
+            dossiers,
+            concurrency,
+        } => {
+            let report = demarches::bench::run(&config, dossiers, concurrency).await?;
+            println!("{report}");
             Ok(())
         }
         Command::Demo => {

@@ -152,13 +152,22 @@ pub fn bind(state: AppState) -> anyhow::Result<(Server, SocketAddr)> {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = connect(&config).await?;
-    if config.server.run_worker {
+    let worker = if config.server.run_worker {
         let worker = Worker::new(db.clone(), config.clone())?;
-        actix_web::rt::spawn(worker.run());
-    }
+        Some(actix_web::rt::spawn(worker.run()))
+    } else {
+        None
+    };
     let state = build_state(config.clone(), db)?;
     let (server, addr) = bind(state)?;
     tracing::info!(%addr, base_url = %config.server.base_url, "demarches is listening");
-    server.await?;
+    let served = server.await;
+    // Stop the worker while the runtime still runs (its SMTP pool closes on drop). A mail
+    // being sent is leased and will be sent again by the next worker: at least once.
+    if let Some(worker) = worker {
+        worker.abort();
+        let _ = worker.await;
+    }
+    served?;
     Ok(())
 }

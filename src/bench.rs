@@ -1,0 +1,184 @@
+//! `demarches bench`: deposits per second through the real path (dossier actor → pure
+//! decision → one PostgreSQL transaction with event, traitement and outbox rows), in a
+//! scratch database created next to the configured one and dropped afterwards.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use demarches_actors::domain::TypeChamp;
+use demarches_actors::dossier::{Act, Command, IndividualInput, SaveForm};
+use demarches_actors::store::dossier::{self as dossier_store, Author, AuthorKind};
+use futures_util::StreamExt;
+use sqlx::PgPool;
+
+use crate::config::{Config, Secret};
+use crate::{demo, server};
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub dossiers: usize,
+    pub concurrency: usize,
+    pub elapsed: Duration,
+    pub failed: usize,
+    pub latencies_ms: Vec<f64>,
+}
+
+impl Report {
+    pub fn per_second(&self) -> f64 {
+        (self.dossiers - self.failed) as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.latencies_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted.get(index).copied().unwrap_or(0.0)
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} dépôts, concurrence {}, {:.2} s : {:.0} dépôts/s ; latence p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms ; échecs {}",
+            self.dossiers,
+            self.concurrency,
+            self.elapsed.as_secs_f64(),
+            self.per_second(),
+            self.percentile(0.50),
+            self.percentile(0.95),
+            self.percentile(0.99),
+            self.failed
+        )
+    }
+}
+
+/// A raw value the validation of `type_champ` accepts.
+fn sample(type_champ: TypeChamp, options: &[String]) -> String {
+    match type_champ {
+        TypeChamp::Text => "Association des jardins partagés".to_owned(),
+        TypeChamp::Textarea => "Un jardin ouvert à tous les habitants du quartier.".to_owned(),
+        TypeChamp::IntegerNumber => "120".to_owned(),
+        TypeChamp::Date => "2027-03-01".to_owned(),
+        TypeChamp::Checkbox => "on".to_owned(),
+        TypeChamp::DropDownList => options.first().cloned().unwrap_or_default(),
+        TypeChamp::Email => "contact@jardins.example.fr".to_owned(),
+        TypeChamp::Phone => "01 23 45 67 89".to_owned(),
+        TypeChamp::HeaderSection | TypeChamp::Explication => String::new(),
+    }
+}
+
+/// Runs the benchmark against a scratch copy of the schema.
+pub async fn run(config: &Config, dossiers: usize, concurrency: usize) -> anyhow::Result<Report> {
+    let admin = server::connect(config).await?;
+    let name = format!("demarches_bench_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .execute(&admin)
+        .await?;
+    let result = run_in(config, &name, dossiers, concurrency).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database if exists {name} with (force)"
+    )))
+    .execute(&admin)
+    .await?;
+    result
+}
+
+async fn run_in(
+    config: &Config,
+    database: &str,
+    dossiers: usize,
+    concurrency: usize,
+) -> anyhow::Result<Report> {
+    let mut config = config.clone();
+    let url = config.database.url.expose().to_owned();
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    config.database.url = Secret::new(format!("{base}/{database}"));
+    config.database.max_connections = (concurrency as u32 + 4).max(8);
+    let config = Arc::new(config);
+    let db = server::connect(&config).await?;
+    server::migrate(&db).await?;
+    let seeded = demo::seed(&db, &config).await?;
+    let state = server::build_state(config.clone(), db.clone())?;
+
+    let (revision_id, usager_id) = setup_ids(&db, seeded.procedure_id).await?;
+    let defs = demarches_actors::store::revision::load(&db, revision_id).await?;
+    let champs: std::collections::HashMap<i64, String> = defs
+        .public()
+        .filter(|d| d.type_champ.has_value())
+        .map(|d| {
+            (
+                d.stable_id,
+                sample(d.type_champ, &d.options.drop_down_options),
+            )
+        })
+        .collect();
+    let author = Author {
+        kind: AuthorKind::Usager,
+        user_id: Some(usager_id),
+        email: demo::USAGER.to_owned(),
+    };
+    let mut ids = Vec::with_capacity(dossiers);
+    for _ in 0..dossiers {
+        ids.push(dossier_store::create(&db, seeded.procedure_id, revision_id, &author).await?);
+    }
+
+    let started = Instant::now();
+    let results: Vec<Result<f64, String>> = futures_util::stream::iter(ids)
+        .map(|id| {
+            let registry = state.registry.clone();
+            let act = Act {
+                author: author.clone(),
+                expected_version: None,
+                command: Command::Save(SaveForm {
+                    individual: Some(IndividualInput {
+                        civilite: "Mme".to_owned(),
+                        nom: "Durand".to_owned(),
+                        prenom: "Camille".to_owned(),
+                    }),
+                    champs: champs.clone(),
+                    full_form: true,
+                    submit: true,
+                }),
+            };
+            async move {
+                let t = Instant::now();
+                match registry.send(id, act).await {
+                    Ok(outcome) if outcome.change == "passer_en_construction" => {
+                        Ok(t.elapsed().as_secs_f64() * 1000.0)
+                    }
+                    Ok(outcome) => Err(format!("unexpected change {}", outcome.change)),
+                    Err(err) => Err(format!("{err:?}")),
+                }
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    if let Some(Err(first)) = results.iter().find(|r| r.is_err()) {
+        tracing::warn!(error = %first, failed, "some deposits failed");
+    }
+    db.close().await;
+    Ok(Report {
+        dossiers,
+        concurrency,
+        elapsed,
+        failed,
+        latencies_ms: results.into_iter().filter_map(Result::ok).collect(),
+    })
+}
+
+async fn setup_ids(db: &PgPool, procedure_id: i64) -> anyhow::Result<(i64, i64)> {
+    let revision_id: i64 =
+        sqlx::query_scalar("select published_revision_id from procedures where id = $1")
+            .bind(procedure_id)
+            .fetch_one(db)
+            .await?;
+    let usager_id: i64 = sqlx::query_scalar("select id from users where email = $1")
+        .bind(demo::USAGER)
+        .fetch_one(db)
+        .await?;
+    Ok((revision_id, usager_id))
+}
