@@ -66,3 +66,36 @@ async fn mail_server_down_is_retried_later() {
     // Not due again before its backoff.
     assert_eq!(app.deliver_mails().await, Default::default());
 }
+
+#[tokio::test]
+async fn without_smtp_mails_are_files_listed_on_the_development_page() {
+    let app = TestApp::spawn_with(common::TestOptions {
+        worker: false,
+        smtp_url: Some(String::new()),
+        ..Default::default()
+    })
+    .await;
+    let mut conn = app.db.acquire().await.unwrap();
+    let mail = Mail {
+        to: "usager@example.fr".to_owned(),
+        subject: "Votre dossier n° 7 a été accepté (Démarche « été »)".to_owned(),
+        text: "Bonjour,\n\nVotre dossier a été accepté.".to_owned(),
+    };
+    enqueue(&mut conn, "file-key", &mail).await.unwrap();
+    assert_eq!(app.deliver_mails().await.sent, 1);
+    let list = app.browser().get("/dev/mails").await;
+    assert!(
+        list.contains("Votre dossier n° 7 a été accepté (Démarche « été »)"),
+        "{}",
+        list.body
+    );
+    let href = list
+        .html()
+        .select(&scraper::Selector::parse("a[href^='/dev/mails/']").unwrap())
+        .next()
+        .and_then(|a| a.value().attr("href").map(str::to_owned))
+        .unwrap();
+    let shown = app.browser().get(&href).await;
+    assert!(shown.contains("Votre dossier a été accepté."));
+    assert!(shown.contains("usager@example.fr"));
+}

@@ -26,15 +26,24 @@ struct MailList {
     smtp: bool,
 }
 
-fn header(raw: &str, name: &str) -> String {
-    raw.lines()
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_default()
+/// Recipient, decoded subject and text body of a stored message.
+fn parse(raw: &[u8]) -> (String, String, String) {
+    match mail_parser::MessageParser::default().parse(raw) {
+        Some(message) => (
+            message
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_owned(),
+            message.subject().unwrap_or_default().to_owned(),
+            message
+                .body_text(0)
+                .map(|b| b.into_owned())
+                .unwrap_or_default(),
+        ),
+        None => Default::default(),
+    }
 }
 
 async fn list(page: Page, state: web::Data<AppState>) -> AppResult<HttpResponse> {
@@ -46,14 +55,9 @@ async fn list(page: Page, state: web::Data<AppState>) -> AppResult<HttpResponse>
             if !name.ends_with(".eml") {
                 continue;
             }
-            let raw = tokio::fs::read_to_string(entry.path())
-                .await
-                .unwrap_or_default();
-            mails.push(MailFile {
-                to: header(&raw, "To"),
-                subject: header(&raw, "Subject"),
-                name,
-            });
+            let raw = tokio::fs::read(entry.path()).await.unwrap_or_default();
+            let (to, subject, _) = parse(&raw);
+            mails.push(MailFile { to, subject, name });
         }
     }
     mails.sort_by(|a, b| b.name.cmp(&a.name));
@@ -65,15 +69,34 @@ async fn list(page: Page, state: web::Data<AppState>) -> AppResult<HttpResponse>
     })
 }
 
-async fn show(path: web::Path<String>, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+#[derive(Template)]
+#[template(path = "dev/mail.html")]
+struct MailPage {
+    page: Page,
+    name: String,
+    to: String,
+    subject: String,
+    body: String,
+}
+
+async fn show(
+    page: Page,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     let name = path.into_inner();
     if !name.ends_with(".eml") || name.contains('/') || name.contains("..") {
         return Err(AppError::NotFound);
     }
-    let raw = tokio::fs::read_to_string(state.config.mail.dir.join(&name))
+    let raw = tokio::fs::read(state.config.mail.dir.join(&name))
         .await
         .map_err(|_| AppError::NotFound)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(raw))
+    let (to, subject, body) = parse(&raw);
+    render(&MailPage {
+        page,
+        name,
+        to,
+        subject,
+        body,
+    })
 }

@@ -248,6 +248,13 @@ impl TestApp {
             ("PORT".to_owned(), port.to_string()),
             ("DEMARCHES__SERVER__BASE_URL".to_owned(), base.clone()),
             (
+                "DEMARCHES__MAIL__DIR".to_owned(),
+                std::env::temp_dir()
+                    .join(format!("demarches-files-{}", uuid::Uuid::new_v4().simple()))
+                    .display()
+                    .to_string(),
+            ),
+            (
                 "DEMARCHES__ASSETS__DSFR_DIR".to_owned(),
                 repo_path("var/npm/node_modules/@gouvfr/dsfr/dist")
                     .display()
