@@ -6,6 +6,7 @@
 pub mod champ;
 pub mod etat;
 pub mod identity;
+pub mod logic;
 pub mod password;
 pub mod slug;
 pub mod transition;
