@@ -397,8 +397,10 @@ async fn dossier_page(
             .await?
             .into_iter()
             .collect();
+    let hidden = defs.hidden_public(&values);
     let champs = defs
         .public()
+        .filter(|def| !hidden.contains(&def.stable_id))
         .map(|def| match def.type_champ {
             TypeChamp::HeaderSection => ChampView::Section(def.libelle.clone()),
             TypeChamp::Explication => ChampView::Explication(def.libelle.clone()),

@@ -154,6 +154,18 @@ fn decide_save(
         }
     }
 
+    // Only visible champs are validated and mandatory (FEATURES §4.5); a hidden champ reads
+    // as empty in the conditions after it.
+    let hidden = state.defs.hidden_public(&next.values);
+    if strict {
+        errors.retain(|e| {
+            !state
+                .defs
+                .public()
+                .any(|d| hidden.contains(&d.stable_id) && e.field == d.field())
+        });
+    }
+
     if strict {
         if state.for_individual && next.individual.is_none() && form.individual.is_none() {
             errors.push(FieldError {
@@ -161,7 +173,11 @@ fn decide_save(
                 message: "Renseignez votre identité : civilité, nom et prénom.".to_owned(),
             });
         }
-        for def in state.defs.public().filter(|d| d.type_champ.has_value()) {
+        for def in state
+            .defs
+            .public()
+            .filter(|d| d.type_champ.has_value() && !hidden.contains(&d.stable_id))
+        {
             let already = errors.iter().any(|e| e.field == def.field());
             if !already
                 && let Err(message) =
@@ -204,6 +220,18 @@ fn decide_save(
             errors,
             snapshot: snapshot(state),
         });
+    }
+
+    // Deposited dossiers keep no value of a hidden champ (a brouillon keeps what was typed).
+    if strict {
+        for id in &hidden {
+            upsert.retain(|(stable_id, _)| stable_id != id);
+            if next.values.remove(id).is_some() && state.values.contains_key(id) {
+                delete.push(*id);
+            }
+        }
+        delete.sort_unstable();
+        delete.dedup();
     }
 
     if deposing {
@@ -310,6 +338,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::logic::{Condition, Op};
     use crate::domain::{ChampOptions, Civilite, Individual, TypeChamp};
     use crate::dossier::messages::IndividualInput;
     use crate::store::dossier::Author;
@@ -330,6 +359,7 @@ mod tests {
             mandatory,
             private: false,
             options: ChampOptions::default(),
+            condition: None,
         }
     }
 
@@ -549,6 +579,103 @@ mod tests {
         assert_eq!(write.kind, "modifier");
         assert!(write.state_change.is_none());
         assert!(write.mails.is_empty());
+    }
+
+    /// The dossier with a mandatory "Précisez" (103) shown only when "J'accepte" (102) is
+    /// checked.
+    fn conditional(state: Etat, values: &[(i64, Value)]) -> DossierState {
+        let mut d = dossier(state);
+        let mut precisez = champ(103, TypeChamp::Text, "Précisez", true);
+        precisez.condition = Some(Condition::rule(Op::Eq, 102, json!(true)));
+        d.defs = Arc::new(RevisionDefs {
+            revision_id: 3,
+            published: true,
+            champs: vec![
+                champ(100, TypeChamp::Text, "Nom du projet", true),
+                champ(102, TypeChamp::Checkbox, "J'accepte", false),
+                precisez,
+            ],
+        });
+        d.values = values.iter().cloned().collect();
+        d
+    }
+
+    #[test]
+    fn a_hidden_mandatory_champ_does_not_block_the_deposit_and_is_not_stored() {
+        let state = conditional(Etat::Brouillon, &[(100, json!("Jardin"))]);
+        let (write, next, _, invalid) =
+            commit(decide(&state, &save(&[(100, "Jardin"), (103, "typed")], true), CTX).unwrap());
+        assert!(invalid.is_none());
+        assert_eq!(write.kind, "passer_en_construction");
+        assert!(write.champs_upsert.is_empty(), "{:?}", write.champs_upsert);
+        assert!(!next.values.contains_key(&103));
+    }
+
+    #[test]
+    fn a_visible_mandatory_champ_blocks_the_deposit() {
+        let state = conditional(Etat::Brouillon, &[(100, json!("Jardin"))]);
+        let (write, _, _, invalid) = commit(
+            decide(
+                &state,
+                &save(&[(100, "Jardin"), (102, "on"), (103, "")], true),
+                CTX,
+            )
+            .unwrap(),
+        );
+        assert_eq!(write.kind, "modifier_brouillon");
+        let errors = invalid.unwrap();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "champ_103");
+        // Checked and filled: deposited with the value.
+        let (write, _, _, invalid) = commit(
+            decide(
+                &state,
+                &save(&[(100, "Jardin"), (102, "on"), (103, "Oui")], true),
+                CTX,
+            )
+            .unwrap(),
+        );
+        assert!(invalid.is_none());
+        assert!(write.champs_upsert.contains(&(103, json!("Oui"))));
+    }
+
+    #[test]
+    fn a_brouillon_keeps_hidden_values_as_typed() {
+        let state = conditional(Etat::Brouillon, &[(100, json!("Jardin"))]);
+        let (write, next, _, _) = commit(
+            decide(
+                &state,
+                &save(&[(100, "Jardin"), (103, "typed")], false),
+                CTX,
+            )
+            .unwrap(),
+        );
+        assert_eq!(write.champs_upsert, vec![(103, json!("typed"))]);
+        assert_eq!(next.values.get(&103), Some(&json!("typed")));
+    }
+
+    #[test]
+    fn a_modification_removes_the_values_of_champs_it_hides() {
+        let state = conditional(
+            Etat::EnConstruction,
+            &[
+                (100, json!("Jardin")),
+                (102, json!(true)),
+                (103, json!("Oui")),
+            ],
+        );
+        let (write, next, _, _) =
+            commit(decide(&state, &save(&[(100, "Jardin"), (103, "Oui")], true), CTX).unwrap());
+        assert_eq!(write.kind, "modifier");
+        assert_eq!(write.champs_delete, vec![102, 103]);
+        assert!(write.champs_upsert.is_empty());
+        assert!(next.values.get(&103).is_none());
+        // An invalid value in a hidden champ does not block a modification either.
+        let mut state = conditional(Etat::EnConstruction, &[(100, json!("Jardin"))]);
+        let mut defs = (*state.defs).clone();
+        defs.champs[2].type_champ = TypeChamp::IntegerNumber;
+        state.defs = Arc::new(defs);
+        assert!(decide(&state, &save(&[(100, "Autre"), (103, "douze")], true), CTX).is_ok());
     }
 
     fn instruct(transition: Transition, motivation: Option<&str>) -> Act {

@@ -1,11 +1,13 @@
 //! Champ definitions of a revision. Published revisions never change, so they are cached;
 //! a draft revision (test dossiers) is always read fresh.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
 use sqlx::PgPool;
 
+use crate::domain::logic::{self, Condition};
 use crate::domain::{ChampDef, ChampOptions, TypeChamp};
 
 #[derive(Debug, Clone)]
@@ -17,6 +19,8 @@ pub struct ChampDefRow {
     pub mandatory: bool,
     pub private: bool,
     pub options: ChampOptions,
+    /// Shown only when this holds (`types_de_champ.condition`).
+    pub condition: Option<Condition>,
 }
 
 impl ChampDefRow {
@@ -35,7 +39,7 @@ impl ChampDefRow {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RevisionDefs {
     pub revision_id: i64,
     pub published: bool,
@@ -53,6 +57,23 @@ impl RevisionDefs {
     pub fn get(&self, stable_id: i64) -> Option<&ChampDefRow> {
         self.champs.iter().find(|c| c.stable_id == stable_id)
     }
+
+    /// Visibility of the public champs with these values, in form order.
+    pub fn public_visibility(&self, values: &HashMap<i64, Value>) -> Vec<(i64, bool)> {
+        logic::visible_champs(
+            self.public().map(|c| (c.stable_id, c.condition.as_ref())),
+            |id| values.get(&id),
+        )
+    }
+
+    /// The public champs hidden by their condition with these values.
+    pub fn hidden_public(&self, values: &HashMap<i64, Value>) -> HashSet<i64> {
+        self.public_visibility(values)
+            .into_iter()
+            .filter(|(_, visible)| !visible)
+            .map(|(id, _)| id)
+            .collect()
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -64,6 +85,7 @@ struct Row {
     mandatory: bool,
     private: bool,
     options: Value,
+    condition: Option<Value>,
 }
 
 pub async fn load(db: &PgPool, revision_id: i64) -> Result<RevisionDefs, sqlx::Error> {
@@ -74,7 +96,8 @@ pub async fn load(db: &PgPool, revision_id: i64) -> Result<RevisionDefs, sqlx::E
     .fetch_one(db)
     .await?;
     let rows: Vec<Row> = sqlx::query_as(
-        "select stable_id, type_champ, libelle, description, mandatory, private, options
+        "select stable_id, type_champ, libelle, description, mandatory, private, options,
+                condition
          from types_de_champ where revision_id = $1 and parent_stable_id is null
          order by private, position",
     )
@@ -93,6 +116,8 @@ pub async fn load(db: &PgPool, revision_id: i64) -> Result<RevisionDefs, sqlx::E
                 mandatory: r.mandatory,
                 private: r.private,
                 options: serde_json::from_value(r.options).unwrap_or_default(),
+                // A condition this version cannot read shows the champ (never hides data).
+                condition: r.condition.and_then(|c| serde_json::from_value(c).ok()),
             })
         })
         .collect();

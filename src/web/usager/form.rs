@@ -98,6 +98,10 @@ pub struct ChampField {
     pub max: Option<i64>,
     pub maxlength: Option<u32>,
     pub error: Option<String>,
+    /// Hidden by its condition with the values shown (`hidden` attribute).
+    pub hidden: bool,
+    /// The condition as JSON, for the browser evaluator (`data-condition`); empty when none.
+    pub condition: String,
 }
 
 impl ChampField {
@@ -173,6 +177,20 @@ fn field(def: &ChampDefRow, value: String, checked: bool, error: Option<String>)
         max: options.max,
         maxlength: options.character_limit,
         error,
+        hidden: false,
+        condition: def
+            .condition
+            .as_ref()
+            .and_then(|c| serde_json::to_string(c).ok())
+            .unwrap_or_default(),
+    }
+}
+
+/// Marks the fields hidden by their condition with these values (same order as
+/// `defs.public()`).
+fn apply_visibility(fields: &mut [ChampField], defs: &RevisionDefs, values: &HashMap<i64, Value>) {
+    for (field, (_, visible)) in fields.iter_mut().zip(defs.public_visibility(values)) {
+        field.hidden = !visible;
     }
 }
 
@@ -201,7 +219,7 @@ impl FormView {
             prenom: individual.map(|i| i.prenom.clone()).unwrap_or_default(),
             ..IdentityView::default()
         });
-        let fields = defs
+        let mut fields: Vec<ChampField> = defs
             .public()
             .map(|def| {
                 let (value, checked) = values
@@ -211,6 +229,7 @@ impl FormView {
                 field(def, value, checked, None)
             })
             .collect();
+        apply_visibility(&mut fields, defs, values);
         FormView { identity, fields }
     }
 
@@ -231,7 +250,15 @@ impl FormView {
             nom_error: error("nom"),
             prenom_error: error("prenom"),
         });
-        let fields = defs
+        // Visibility follows what was typed (values that do not validate read as empty).
+        let values: HashMap<i64, Value> = defs
+            .public()
+            .filter_map(|def| {
+                let value = domain::validate(&def.def(), raw.get(&def.field())?).ok()??;
+                Some((def.stable_id, value))
+            })
+            .collect();
+        let mut fields: Vec<ChampField> = defs
             .public()
             .map(|def| {
                 let name = def.field();
@@ -245,6 +272,7 @@ impl FormView {
                 field(def, value, checked, error(&name))
             })
             .collect();
+        apply_visibility(&mut fields, defs, &values);
         FormView { identity, fields }
     }
 }
@@ -258,9 +286,11 @@ pub struct SummaryItem {
     pub value: String,
 }
 
+/// The visible champs with their values (a champ hidden by its condition is left out).
 pub fn summary(defs: &RevisionDefs, values: &HashMap<i64, Value>) -> Vec<SummaryItem> {
+    let hidden = defs.hidden_public(values);
     defs.public()
-        .filter(|def| def.type_champ != TypeChamp::Explication)
+        .filter(|def| def.type_champ != TypeChamp::Explication && !hidden.contains(&def.stable_id))
         .map(|def| SummaryItem {
             header: def.type_champ == TypeChamp::HeaderSection,
             label: def.libelle.clone(),
