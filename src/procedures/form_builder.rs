@@ -408,7 +408,15 @@ pub async fn update_champ(
     if updated == 0 {
         return Err(EditError::NotFound);
     }
-    Ok(())
+    // A new type may no longer fit the conditions that read this champ.
+    super::conditions::check_draft(conn, draft)
+        .await
+        .map_err(|e| match e {
+            EditError::Refused(message) => {
+                EditError::Invalid(vec![FieldError::new("type_champ", message)])
+            }
+            other => other,
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -461,6 +469,8 @@ pub async fn move_champ(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    // A condition may only read champs placed before its champ.
+    super::conditions::check_draft(conn, draft).await?;
     Ok(if moved == 2 { target } else { position })
 }
 
@@ -484,6 +494,8 @@ pub async fn delete_champ(
     if deleted == 0 {
         return Err(EditError::NotFound);
     }
+    // Refused while a condition reads this champ.
+    super::conditions::check_draft(conn, draft).await?;
     renumber(conn, draft).await?;
     Ok(())
 }

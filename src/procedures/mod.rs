@@ -6,6 +6,7 @@
 //! administrateur are French; field names match the HTML form fields.
 
 pub mod closing;
+pub mod conditions;
 pub mod creation;
 pub mod form_builder;
 pub mod instructeurs;

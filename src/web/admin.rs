@@ -57,6 +57,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(form_builder::delete),
         )
         .route(
+            "/admin/procedures/{id}/champs/{stable_id}/condition/rules",
+            web::post().to(form_builder::add_rule),
+        )
+        .route(
+            "/admin/procedures/{id}/champs/{stable_id}/condition/rules/{index}/delete",
+            web::post().to(form_builder::remove_rule),
+        )
+        .route(
+            "/admin/procedures/{id}/champs/{stable_id}/condition/combinator",
+            web::post().to(form_builder::set_combinator),
+        )
+        .route(
             "/admin/procedures/{id}/instructeurs",
             web::get().to(instructeurs::index),
         )

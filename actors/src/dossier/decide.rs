@@ -669,7 +669,7 @@ mod tests {
         assert_eq!(write.kind, "modifier");
         assert_eq!(write.champs_delete, vec![102, 103]);
         assert!(write.champs_upsert.is_empty());
-        assert!(next.values.get(&103).is_none());
+        assert!(!next.values.contains_key(&103));
         // An invalid value in a hidden champ does not block a modification either.
         let mut state = conditional(Etat::EnConstruction, &[(100, json!("Jardin"))]);
         let mut defs = (*state.defs).clone();

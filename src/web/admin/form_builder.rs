@@ -7,6 +7,7 @@ use demarches_actors::domain::TypeChamp;
 use serde::Deserialize;
 
 use super::{NoFields, PageQuery, Pager, app_error, form_errors, procedure_for};
+use crate::procedures::conditions::{self, Combinator, LogicView, RuleInput};
 use crate::procedures::form_builder::{self, ChampInput, DraftChamp};
 use crate::procedures::{Direction, EditError, Procedure};
 use crate::state::AppState;
@@ -48,6 +49,35 @@ struct ChampEditPage {
     champ: DraftChamp,
     form: ChampInput,
     errors: FormErrors,
+    /// "Logique conditionnelle": the rules, the rule being added and its error.
+    logic: LogicView,
+    rule: RuleInput,
+    rule_error: Option<String>,
+}
+
+impl ChampEditPage {
+    async fn new(
+        state: &AppState,
+        page: Page,
+        procedure: Procedure,
+        champ: DraftChamp,
+        form: ChampInput,
+        errors: FormErrors,
+    ) -> AppResult<Self> {
+        let mut conn = state.db.acquire().await?;
+        let revision = procedure.draft_revision_id.ok_or(AppError::NotFound)?;
+        let logic = conditions::view_for(&mut conn, revision, champ.stable_id).await?;
+        Ok(ChampEditPage {
+            page,
+            procedure,
+            champ,
+            form,
+            errors,
+            logic,
+            rule: RuleInput::default(),
+            rule_error: None,
+        })
+    }
 }
 
 impl ChampEditPage {
@@ -179,13 +209,8 @@ pub(super) async fn edit_form(
     let (procedure_id, stable_id) = path.into_inner();
     let procedure = procedure_for(&state, &user, procedure_id).await?;
     let champ = champ_for(&state, &procedure, stable_id).await?;
-    render(&ChampEditPage {
-        page,
-        form: ChampInput::from_champ(&champ),
-        procedure,
-        champ,
-        errors: FormErrors::new(),
-    })
+    let form = ChampInput::from_champ(&champ);
+    render(&ChampEditPage::new(&state, page, procedure, champ, form, FormErrors::new()).await?)
 }
 
 pub(super) async fn update(
@@ -220,13 +245,7 @@ pub(super) async fn update(
             &format!("Le champ « {libelle} » a bien été modifié."),
         )),
         Err(errors) => render_status(
-            &ChampEditPage {
-                page,
-                procedure,
-                champ,
-                form,
-                errors: form_errors(errors),
-            },
+            &ChampEditPage::new(&state, page, procedure, champ, form, form_errors(errors)).await?,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     }
@@ -247,9 +266,21 @@ pub(super) async fn move_champ(
     let procedure = procedure_for(&state, &user, procedure_id).await?;
     let champ = champ_for(&state, &procedure, stable_id).await?;
     let mut tx = state.db.begin().await?;
-    let position = form_builder::move_champ(&mut tx, procedure.id, stable_id, form.direction)
-        .await
-        .map_err(app_error)?;
+    let position =
+        match form_builder::move_champ(&mut tx, procedure.id, stable_id, form.direction).await {
+            Ok(position) => position,
+            Err(EditError::Refused(message)) => {
+                return Ok(redirect_with(
+                    &champ_url(procedure.id, i64::from(champ.position), stable_id),
+                    FlashKind::Error,
+                    &format!(
+                        "Le champ « {} » n’a pas été déplacé. {message}",
+                        champ.libelle
+                    ),
+                ));
+            }
+            Err(err) => return Err(app_error(err)),
+        };
     tx.commit().await?;
     let moved = if form.direction == Direction::Up {
         "monté"
@@ -277,9 +308,20 @@ pub(super) async fn delete(
     let procedure = procedure_for(&state, &user, procedure_id).await?;
     let champ = champ_for(&state, &procedure, stable_id).await?;
     let mut tx = state.db.begin().await?;
-    form_builder::delete_champ(&mut tx, procedure.id, stable_id)
-        .await
-        .map_err(app_error)?;
+    match form_builder::delete_champ(&mut tx, procedure.id, stable_id).await {
+        Ok(()) => {}
+        Err(EditError::Refused(message)) => {
+            return Ok(redirect_with(
+                &champ_url(procedure.id, i64::from(champ.position), stable_id),
+                FlashKind::Error,
+                &format!(
+                    "Le champ « {} » n’a pas été supprimé. {message}",
+                    champ.libelle
+                ),
+            ));
+        }
+        Err(err) => return Err(app_error(err)),
+    }
     tx.commit().await?;
     let previous = i64::from(champ.position).max(1) - 1;
     Ok(redirect_with(
@@ -290,5 +332,92 @@ pub(super) async fn delete(
         ),
         FlashKind::Success,
         &format!("Le champ « {} » a bien été supprimé.", champ.libelle),
+    ))
+}
+
+/// Where the "Logique conditionnelle" section of a champ is.
+fn logic_url(procedure_id: i64, stable_id: i64) -> String {
+    format!("/admin/procedures/{procedure_id}/champs/{stable_id}#logique")
+}
+
+pub(super) async fn add_rule(
+    AdministrateurUser(user): AdministrateurUser,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(rule): CsrfForm<RuleInput>,
+) -> AppResult<HttpResponse> {
+    let (procedure_id, stable_id) = path.into_inner();
+    let procedure = procedure_for(&state, &user, procedure_id).await?;
+    let champ = champ_for(&state, &procedure, stable_id).await?;
+    let mut tx = state.db.begin().await?;
+    match conditions::add_rule(&mut tx, procedure.id, stable_id, &rule).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(redirect_with(
+                &logic_url(procedure.id, stable_id),
+                FlashKind::Success,
+                "La règle a bien été ajoutée à la condition d’affichage.",
+            ))
+        }
+        Err(EditError::Invalid(errors)) => {
+            drop(tx);
+            let form = ChampInput::from_champ(&champ);
+            let mut edit =
+                ChampEditPage::new(&state, page, procedure, champ, form, FormErrors::new()).await?;
+            edit.rule_error = errors.into_iter().next().map(|e| e.message);
+            edit.rule = rule;
+            render_status(&edit, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(err) => Err(app_error(err)),
+    }
+}
+
+pub(super) async fn remove_rule(
+    AdministrateurUser(user): AdministrateurUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64, usize)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<HttpResponse> {
+    let (procedure_id, stable_id, index) = path.into_inner();
+    let procedure = procedure_for(&state, &user, procedure_id).await?;
+    let mut tx = state.db.begin().await?;
+    conditions::remove_rule(&mut tx, procedure.id, stable_id, index)
+        .await
+        .map_err(app_error)?;
+    tx.commit().await?;
+    Ok(redirect_with(
+        &logic_url(procedure.id, stable_id),
+        FlashKind::Success,
+        "La règle a bien été retirée de la condition d’affichage.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CombinatorForm {
+    combinator: Combinator,
+}
+
+pub(super) async fn set_combinator(
+    AdministrateurUser(user): AdministrateurUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(form): CsrfForm<CombinatorForm>,
+) -> AppResult<HttpResponse> {
+    let (procedure_id, stable_id) = path.into_inner();
+    let procedure = procedure_for(&state, &user, procedure_id).await?;
+    let mut tx = state.db.begin().await?;
+    conditions::set_combinator(&mut tx, procedure.id, stable_id, form.combinator)
+        .await
+        .map_err(app_error)?;
+    tx.commit().await?;
+    let joined = match form.combinator {
+        Combinator::Et => "Le champ s’affiche quand toutes les règles sont vérifiées.",
+        Combinator::Ou => "Le champ s’affiche quand au moins une des règles est vérifiée.",
+    };
+    Ok(redirect_with(
+        &logic_url(procedure.id, stable_id),
+        FlashKind::Success,
+        joined,
     ))
 }
