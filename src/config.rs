@@ -59,6 +59,15 @@ pub struct SecurityConfig {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AssetsConfig {
     pub dsfr_dir: PathBuf,
+    /// The condition evaluator compiled to WebAssembly (`actors/logic-wasm`, built by
+    /// `.ci/test` and `.ci/serve`), served at `/static/logic.wasm`. When the file is missing
+    /// the URL answers 404 and the form shows visibility after each save (no live update).
+    #[serde(default = "default_logic_wasm")]
+    pub logic_wasm: PathBuf,
+}
+
+fn default_logic_wasm() -> PathBuf {
+    PathBuf::from("var/wasm/logic.wasm")
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -473,3 +473,137 @@ async fn conditions_only_read_earlier_champs() {
             .starts_with("La condition du champ « Nombre de salariés » ne serait plus valable")
     );
 }
+
+/// The browser evaluator built by `.ci/test` (`.ci/logic-wasm`); `None` when not built.
+fn built_wasm() -> Option<Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("var/wasm/logic.wasm");
+    let bytes = std::fs::read(&path).ok();
+    if bytes.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing: .ci/test builds it",
+            path.display()
+        );
+        eprintln!(
+            "skipped: {} is missing (see .ci/logic-wasm)",
+            path.display()
+        );
+    }
+    bytes
+}
+
+#[tokio::test]
+async fn the_browser_evaluator_is_served() {
+    let app = TestApp::spawn().await;
+    let response = reqwest::get(format!("{}/static/logic.wasm", app.base))
+        .await
+        .unwrap();
+    let Some(built) = built_wasm() else {
+        assert_eq!(response.status(), 404);
+        return;
+    };
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/wasm"
+    );
+    let body = response.bytes().await.unwrap();
+    assert!(body.starts_with(b"\0asm"));
+    assert_eq!(body.len(), built.len());
+}
+
+/// In Chromium, the conditional champ appears and disappears as the usager chooses, with
+/// the WebAssembly evaluator, before any save.
+#[tokio::test]
+async fn the_form_updates_visibility_live_in_chromium() {
+    use fantoccini::Locator;
+
+    if built_wasm().is_none() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let procedure = common::seed::published_procedure(
+        &app.db,
+        "Subvention aux structures",
+        "structures-live",
+        ADMIN,
+        &[
+            (
+                "drop_down_list",
+                "Statut",
+                true,
+                json!({"drop_down_options": ["Association", "Entreprise"]}),
+            ),
+            ("text", "Numéro RNA", true, json!({})),
+        ],
+    )
+    .await;
+    let statut = procedure.champ("Statut").stable_id;
+    let rna = procedure.champ("Numéro RNA").stable_id;
+    sqlx::query("update types_de_champ set condition = $2 where stable_id = $1")
+        .bind(rna)
+        .bind(
+            json!({"term": "eq", "left": {"term": "champ_value", "stable_id": statut},
+                     "right": {"term": "constant", "value": "Association"}}),
+        )
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let chrome = common::chrome::Chrome::start().await;
+    chrome.sign_in_as(&app, &usager).await;
+    chrome
+        .client
+        .goto(&format!("{}/commencer/structures-live", app.base))
+        .await
+        .unwrap();
+    chrome
+        .wait()
+        .for_element(Locator::Css("form#commencer button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    chrome
+        .wait()
+        .for_element(Locator::Css("#dossier-form[data-logic=wasm]"))
+        .await
+        .expect("the evaluator is loaded");
+    let wrapper = format!("#champ_{rna}-champ");
+    let hidden = |chrome: &common::chrome::Chrome| {
+        let wrapper = wrapper.clone();
+        let client = chrome.client.clone();
+        async move {
+            client
+                .find(Locator::Css(&wrapper))
+                .await
+                .unwrap()
+                .attr("hidden")
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    assert!(hidden(&chrome).await);
+    let select = chrome
+        .client
+        .find(Locator::Css(&format!("#champ_{statut}")))
+        .await
+        .unwrap();
+    select.select_by_value("Association").await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while hidden(&chrome).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the champ never appeared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    select.select_by_value("Entreprise").await.unwrap();
+    while !hidden(&chrome).await {
+        assert!(std::time::Instant::now() < deadline, "the champ never hid");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

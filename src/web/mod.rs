@@ -20,7 +20,12 @@ use error::AppResult;
 use page::{Page, render};
 
 pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
+    let wasm = config.assets.logic_wasm.clone();
     cfg.route("/", web::get().to(home))
+        .route(
+            "/static/logic.wasm",
+            web::get().to(move || logic_wasm(wasm.clone())),
+        )
         .route("/health", web::get().to(health))
         .route("/static/app.css", web::get().to(app_css))
         .route("/static/app.js", web::get().to(app_js))
@@ -69,4 +74,18 @@ async fn app_js() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=300"))
         .body(include_str!("static/app.js"))
+}
+
+/// The condition evaluator for the browser, read from `assets.logic_wasm` (404 when it was
+/// not built: the form then works without it).
+async fn logic_wasm(path: std::path::PathBuf) -> HttpResponse {
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => HttpResponse::Ok()
+            .content_type("application/wasm")
+            .insert_header(("Cache-Control", "public, max-age=300"))
+            .body(bytes),
+        Err(_) => HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("logic.wasm n’est pas construit."),
+    }
 }

@@ -64,4 +64,63 @@
       refresh(event);
     });
   }
+
+  // Conditional champs: the form's wrappers carry their condition (data-condition); the
+  // evaluator is the server's own Rust code compiled to WebAssembly (/static/logic.wasm,
+  // plain C ABI). Without it, or without JavaScript, the server shows the visibility after
+  // each save.
+  var dossierForm = document.getElementById("dossier-form");
+  if (dossierForm && dossierForm.querySelector("[data-condition]") && window.WebAssembly &&
+      window.fetch && window.TextEncoder && window.TextDecoder) {
+    var wrappers = Array.prototype.slice.call(dossierForm.querySelectorAll(".dm-champ-field"));
+    var idOf = function (el) { return el.id.replace(/^champ_/, "").replace(/-champ$/, ""); };
+    var champs = wrappers.map(function (el) {
+      var raw = el.getAttribute("data-condition");
+      var condition = null;
+      if (raw) { try { condition = JSON.parse(raw); } catch (e) { condition = null; } }
+      return { stable_id: parseInt(idOf(el), 10), condition: condition };
+    });
+    var valuesOf = function () {
+      var values = {};
+      wrappers.forEach(function (el) {
+        var id = idOf(el);
+        var control = dossierForm.elements["champ_" + id];
+        if (!control) { return; }
+        if (control.type === "checkbox") {
+          if (control.checked) { values[id] = true; }
+          return;
+        }
+        var v = (control.value || "").trim();
+        if (v === "") { return; }
+        if (control.type === "number" && !isNaN(Number(v))) { values[id] = Number(v); return; }
+        values[id] = v;
+      });
+      return values;
+    };
+    fetch("/static/logic.wasm", { credentials: "same-origin" })
+      .then(function (res) { return res.ok ? res.arrayBuffer() : Promise.reject(res.status); })
+      .then(function (bytes) { return WebAssembly.instantiate(bytes, {}); })
+      .then(function (result) {
+        var ex = result.instance.exports;
+        var update = function () {
+          var input = new TextEncoder().encode(JSON.stringify({ champs: champs, values: valuesOf() }));
+          var ptr = ex.alloc(input.length);
+          new Uint8Array(ex.memory.buffer, ptr, input.length).set(input);
+          var out = ex.visible(ptr, input.length);
+          if (!out) { return; }
+          var n = new DataView(ex.memory.buffer).getUint32(out, true);
+          var visible = JSON.parse(new TextDecoder().decode(new Uint8Array(ex.memory.buffer, out + 4, n)));
+          ex.dealloc(out, 4 + n);
+          wrappers.forEach(function (el) {
+            var shown = visible[idOf(el)] !== false;
+            if (el.hidden === shown) { el.hidden = !shown; }
+          });
+        };
+        dossierForm.addEventListener("input", update);
+        dossierForm.addEventListener("change", update);
+        update();
+        dossierForm.setAttribute("data-logic", "wasm");
+      })
+      .catch(function () { /* server-side visibility only */ });
+  }
 })();
