@@ -49,7 +49,75 @@ pub fn decide(state: &DossierState, act: &Act, ctx: Context<'_>) -> Result<Decis
             transition,
             motivation,
         } => decide_instruct(state, act, *transition, motivation.as_deref(), ctx),
+        Command::Annotate { champs } => decide_annotate(state, act, champs),
     }
+}
+
+/// Annotations privées (FEATURES §5): instructeurs and administrateurs only, once the dossier
+/// is deposited; every value must be valid (nothing is written otherwise). Usagers never see
+/// them.
+fn decide_annotate(
+    state: &DossierState,
+    act: &Act,
+    champs: &std::collections::HashMap<i64, String>,
+) -> Result<Decision, ActError> {
+    if !matches!(
+        act.author.kind,
+        AuthorKind::Instructeur | AuthorKind::Administrateur
+    ) {
+        return Err(ActError::Forbidden);
+    }
+    if state.state == Etat::Brouillon {
+        return Err(ActError::ReadOnly(state.state));
+    }
+    let mut errors = Vec::new();
+    let mut upsert = Vec::new();
+    let mut delete = Vec::new();
+    let mut next = state.clone();
+    for def in state.defs.private().filter(|d| d.type_champ.has_value()) {
+        let Some(raw) = champs.get(&def.stable_id) else {
+            continue;
+        };
+        match domain::validate(&def.def(), raw) {
+            Ok(Some(value)) => {
+                if state.annotations.get(&def.stable_id) != Some(&value) {
+                    upsert.push((def.stable_id, value.clone()));
+                }
+                next.annotations.insert(def.stable_id, value);
+            }
+            Ok(None) => {
+                if next.annotations.remove(&def.stable_id).is_some() {
+                    delete.push(def.stable_id);
+                }
+            }
+            Err(message) => errors.push(FieldError {
+                field: def.field(),
+                message,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ActError::Invalid {
+            errors,
+            snapshot: snapshot(state),
+        });
+    }
+    if upsert.is_empty() && delete.is_empty() {
+        return Ok(Decision::Nothing {
+            warnings: Vec::new(),
+        });
+    }
+    let mut write = base_write(state, act, "modifier_annotations");
+    write.payload = json!({ "champs": upsert.iter().map(|(id, _)| id).chain(delete.iter()).collect::<Vec<_>>() });
+    write.champs_upsert = upsert;
+    write.champs_delete = delete;
+    write.private_champs = true;
+    Ok(Decision::Commit {
+        write: Box::new(write),
+        next: Box::new(next),
+        warnings: Vec::new(),
+        then_invalid: None,
+    })
 }
 
 fn base_write(state: &DossierState, act: &Act, kind: &str) -> Write {
@@ -62,6 +130,7 @@ fn base_write(state: &DossierState, act: &Act, kind: &str) -> Write {
         state_change: None,
         champs_upsert: Vec::new(),
         champs_delete: Vec::new(),
+        private_champs: false,
         individual: None,
         mails: Vec::new(),
         follow: None,
@@ -385,6 +454,7 @@ mod tests {
                 ],
             }),
             values: HashMap::from([(100, json!("Jardin partagé"))]),
+            annotations: HashMap::new(),
             individual: Some(Individual {
                 civilite: Civilite::Mme,
                 nom: "Durand".to_owned(),
@@ -676,6 +746,73 @@ mod tests {
         defs.champs[2].type_champ = TypeChamp::IntegerNumber;
         state.defs = Arc::new(defs);
         assert!(decide(&state, &save(&[(100, "Autre"), (103, "douze")], true), CTX).is_ok());
+    }
+
+    fn annotate(author: Author, champs: &[(i64, &str)]) -> (Act, DossierState) {
+        let mut d = dossier(Etat::EnInstruction);
+        let mut defs = (*d.defs).clone();
+        let mut note = champ(200, TypeChamp::IntegerNumber, "Note du service", false);
+        note.private = true;
+        defs.champs.push(note);
+        d.defs = Arc::new(defs);
+        let act = Act {
+            author,
+            expected_version: Some(4),
+            command: Command::Annotate {
+                champs: champs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            },
+        };
+        (act, d)
+    }
+
+    #[test]
+    fn instructeurs_write_annotations_in_any_deposited_state() {
+        for etat in [Etat::EnConstruction, Etat::EnInstruction, Etat::Accepte] {
+            let (act, mut state) = annotate(instructeur(), &[(200, "17"), (100, "ignored")]);
+            state.state = etat;
+            let (write, next, _, _) = commit(decide(&state, &act, CTX).unwrap());
+            assert_eq!(write.kind, "modifier_annotations");
+            assert!(write.private_champs);
+            assert_eq!(
+                write.champs_upsert,
+                vec![(200, json!(17))],
+                "public champs untouched"
+            );
+            assert!(write.state_change.is_none() && write.mails.is_empty());
+            assert_eq!(next.annotations.get(&200), Some(&json!(17)));
+            assert_eq!(next.values, state.values);
+        }
+        // Blank removes, unchanged writes nothing, invalid refuses everything.
+        let (act, mut state) = annotate(instructeur(), &[(200, "")]);
+        state.annotations.insert(200, json!(3));
+        let (write, _, _, _) = commit(decide(&state, &act, CTX).unwrap());
+        assert_eq!(write.champs_delete, vec![200]);
+        let (act, mut state) = annotate(instructeur(), &[(200, "3")]);
+        state.annotations.insert(200, json!(3));
+        assert!(matches!(
+            decide(&state, &act, CTX).unwrap(),
+            Decision::Nothing { .. }
+        ));
+        let (act, state) = annotate(instructeur(), &[(200, "beaucoup")]);
+        let Err(ActError::Invalid { errors, .. }) = decide(&state, &act, CTX) else {
+            panic!("an invalid annotation is refused");
+        };
+        assert_eq!(errors[0].field, "champ_200");
+    }
+
+    #[test]
+    fn usagers_never_write_annotations_nor_on_a_brouillon() {
+        let (act, state) = annotate(usager(10), &[(200, "17")]);
+        assert!(matches!(
+            decide(&state, &act, CTX),
+            Err(ActError::Forbidden)
+        ));
+        let (act, mut state) = annotate(instructeur(), &[(200, "17")]);
+        state.state = Etat::Brouillon;
+        assert!(matches!(
+            decide(&state, &act, CTX),
+            Err(ActError::ReadOnly(Etat::Brouillon))
+        ));
     }
 
     fn instruct(transition: Transition, motivation: Option<&str>) -> Act {

@@ -27,6 +27,9 @@ pub enum Command {
         transition: Transition,
         motivation: Option<String>,
     },
+    /// An instructeur (or administrateur) writes annotations privées: raw values by stable
+    /// id, as typed; an annotation left out is unchanged.
+    Annotate { champs: HashMap<i64, String> },
 }
 
 #[derive(Debug, Clone, Default)]

@@ -55,6 +55,8 @@ pub struct DossierState {
     pub defs: Arc<RevisionDefs>,
     /// Values of the public champs, by stable id.
     pub values: HashMap<i64, Value>,
+    /// Values of the annotations privées (instructeurs only), by stable id.
+    pub annotations: HashMap<i64, Value>,
     pub individual: Option<Individual>,
 }
 
@@ -93,14 +95,17 @@ pub async fn load(
         return Ok(None);
     };
     let defs = revisions.get(db, head.revision_id).await?;
-    let values: Vec<(i64, Value)> = sqlx::query_as(
-        "select stable_id, value from champs
-         where dossier_id = $1 and not private and value is not null
+    let rows: Vec<(i64, bool, Value)> = sqlx::query_as(
+        "select stable_id, private, value from champs
+         where dossier_id = $1 and value is not null
            and row_id = '00000000-0000-0000-0000-000000000000'",
     )
     .bind(id)
     .fetch_all(db)
     .await?;
+    let (private, public): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, p, _)| *p);
+    let values: Vec<(i64, Value)> = public.into_iter().map(|(s, _, v)| (s, v)).collect();
+    let annotations = private.into_iter().map(|(s, _, v)| (s, v)).collect();
     let individual: Option<(String, String, String)> =
         sqlx::query_as("select civilite, nom, prenom from individuals where dossier_id = $1")
             .bind(id)
@@ -123,6 +128,7 @@ pub async fn load(
         lock_version: head.lock_version,
         defs,
         values: values.into_iter().collect(),
+        annotations,
         individual: individual.and_then(|(civilite, nom, prenom)| {
             Some(Individual {
                 civilite: civilite.parse::<Civilite>().ok()?,
@@ -182,6 +188,8 @@ pub struct Write {
     pub state_change: Option<StateChange>,
     pub champs_upsert: Vec<(i64, Value)>,
     pub champs_delete: Vec<i64>,
+    /// The champs written are annotations privées (`champs.private`).
+    pub private_champs: bool,
     pub individual: Option<Individual>,
     pub mails: Vec<(String, Mail)>,
     pub follow: Option<i64>,
@@ -199,7 +207,8 @@ pub enum CommitError {
 pub async fn commit(db: &PgPool, write: &Write) -> Result<i32, CommitError> {
     let mut tx = db.begin().await?;
     let to = write.state_change.as_ref().map(|c| c.to.as_str());
-    let touches_champs = !write.champs_upsert.is_empty() || !write.champs_delete.is_empty();
+    let touches_champs = !write.private_champs
+        && (!write.champs_upsert.is_empty() || !write.champs_delete.is_empty());
     let version: Option<i32> = sqlx::query_scalar(
         "update dossiers set
            state = coalesce($3::text::dossier_state, state),
@@ -254,14 +263,15 @@ pub async fn commit(db: &PgPool, write: &Write) -> Result<i32, CommitError> {
     if !write.champs_upsert.is_empty() {
         let (ids, values): (Vec<i64>, Vec<Value>) = write.champs_upsert.iter().cloned().unzip();
         sqlx::query(
-            "insert into champs (dossier_id, stable_id, value, updated_at)
-             select $1, s, v, now() from unnest($2::bigint[], $3::jsonb[]) as t(s, v)
+            "insert into champs (dossier_id, stable_id, private, value, updated_at)
+             select $1, s, $4, v, now() from unnest($2::bigint[], $3::jsonb[]) as t(s, v)
              on conflict (dossier_id, stable_id, row_id)
              do update set value = excluded.value, updated_at = now()",
         )
         .bind(write.dossier_id)
         .bind(ids)
         .bind(values)
+        .bind(write.private_champs)
         .execute(&mut *tx)
         .await?;
     }
