@@ -5,6 +5,7 @@
 //! handlers and the `demo` command share the same rules. Messages meant for the
 //! administrateur are French; field names match the HTML form fields.
 
+pub mod annotations;
 pub mod closing;
 pub mod conditions;
 pub mod creation;

@@ -472,6 +472,21 @@ pub async fn champ_values(db: &PgPool, dossier_id: i64) -> Result<Vec<(i64, Valu
     .await
 }
 
+/// The annotations privées of a dossier (instructeurs only), by stable id.
+pub async fn annotation_values(
+    db: &PgPool,
+    dossier_id: i64,
+) -> Result<Vec<(i64, Value)>, sqlx::Error> {
+    sqlx::query_as(
+        "select stable_id, value from champs
+         where dossier_id = $1 and private and value is not null
+           and row_id = '00000000-0000-0000-0000-000000000000'",
+    )
+    .bind(dossier_id)
+    .fetch_all(db)
+    .await
+}
+
 /// A line of the dossier's history.
 #[derive(Debug, Clone)]
 pub struct Traitement {

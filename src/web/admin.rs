@@ -2,6 +2,7 @@
 //! its form, its instructeurs, publication and closing. Handlers stay thin: the rules live
 //! in [`crate::procedures`]. Only administrateurs of a démarche see it (404 otherwise).
 
+mod annotations;
 mod dashboard;
 mod form_builder;
 mod instructeurs;
@@ -67,6 +68,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/procedures/{id}/champs/{stable_id}/condition/combinator",
             web::post().to(form_builder::set_combinator),
+        )
+        .route(
+            "/admin/procedures/{id}/annotations",
+            web::get().to(annotations::index),
+        )
+        .route(
+            "/admin/procedures/{id}/annotations",
+            web::post().to(annotations::add),
+        )
+        .route(
+            "/admin/procedures/{id}/annotations/{stable_id}/delete",
+            web::post().to(annotations::delete),
         )
         .route(
             "/admin/procedures/{id}/instructeurs",

@@ -33,6 +33,10 @@ use crate::web::session::{InstructeurUser, SessionUser};
 /// Interval of the comment lines that keep a live stream open through proxies.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
+mod annotations;
+
+use annotations::AnnotationView;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/procedures", web::get().to(procedures))
         .route("/procedures/{id}", web::get().to(procedure))
@@ -52,6 +56,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/procedures/{id}/dossiers/{dossier_id}/unfollow",
             web::post().to(unfollow),
+        )
+        .route(
+            "/procedures/{id}/dossiers/{dossier_id}/annotations",
+            web::post().to(annotations::annotate),
         )
         .route(
             "/procedures/{id}/dossiers/{dossier_id}/{transition}",
@@ -355,6 +363,9 @@ struct DossierPage {
     error: Option<String>,
     /// A motivation typed for an action no longer offered, shown so it is not lost.
     lost_motivation: Option<String>,
+    /// Annotations privées (instructeurs only) and the alert of a refused save.
+    annotations: Vec<AnnotationView>,
+    annotations_error: Option<String>,
 }
 
 impl DossierPage {
@@ -413,6 +424,12 @@ async fn dossier_page(
             },
         })
         .collect();
+    let annotation_values: std::collections::HashMap<i64, serde_json::Value> =
+        queries::annotation_values(&state.db, dossier.id)
+            .await?
+            .into_iter()
+            .collect();
+    let annotations = annotations::views(&defs, &annotation_values, None, &[]);
     let traitements = queries::traitements(&state.db, dossier.id).await?;
     let mut actions: Vec<ActionView> = domain::available(dossier.state)
         .into_iter()
@@ -450,6 +467,8 @@ async fn dossier_page(
         actions,
         error,
         lost_motivation,
+        annotations,
+        annotations_error: None,
     })
 }
 
