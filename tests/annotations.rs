@@ -229,3 +229,65 @@ async fn instructeurs_fill_annotations_that_usagers_never_see() {
             .unwrap();
     assert_eq!(kept, 2);
 }
+
+#[tokio::test]
+async fn a_decision_waits_for_the_mandatory_annotations() {
+    let app = TestApp::spawn().await;
+    let procedure = common::seed::published_procedure(
+        &app.db,
+        "Aide au permis",
+        "permis-annotations",
+        ADMIN,
+        &[("text", "Nom", true, json!({}))],
+    )
+    .await;
+    let visa: i64 = sqlx::query_scalar(
+        "insert into types_de_champ (revision_id, stable_id, position, private, type_champ, libelle, mandatory)
+         values ($1, nextval('types_de_champ_stable_id_seq'), 0, true, 'checkbox', 'Visa du chef de service', true)
+         returning stable_id",
+    )
+    .bind(procedure.revision_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    common::seed::user_id(&app.db, USAGER).await;
+    let dossier =
+        common::seed::deposited_dossier(&app.db, &procedure, USAGER, &[("Nom", json!("Curie"))])
+            .await;
+    let instructeur = app
+        .signed_in(ADMIN, &["administrateur", "instructeur"], "instructeur")
+        .await;
+    let url = format!("/procedures/{}/dossiers/{dossier}", procedure.id);
+    let page = instructeur.get(&url).await;
+    assert!(page.contains("Visa du chef de service *"), "{}", page.body);
+    let page = instructeur
+        .submit(&page, "form#form-passer_en_instruction", &[])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let refused = instructeur
+        .submit(&page, "form#form-accepter", &[("motivation", "")])
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused
+            .contains("Annotation privée : La case « Visa du chef de service » doit être cochée.")
+    );
+    let page = instructeur
+        .submit(
+            &refused,
+            "form#annotations-form",
+            &[(&format!("champ_{visa}"), "on")],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let accepted = instructeur
+        .submit(&page, "form#form-accepter", &[("motivation", "")])
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let state: String = sqlx::query_scalar("select state::text from dossiers where id = $1")
+        .bind(dossier)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(state, "accepte");
+}

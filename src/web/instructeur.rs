@@ -594,6 +594,16 @@ async fn instruct(
                 on_field.then_some(message),
             )
         }
+        // Mandatory annotations privées missing before a decision.
+        Err(ActError::Invalid { errors, .. }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            None,
+        ),
         Err(ActError::NotFound) => return Err(AppError::NotFound),
         Err(ActError::Forbidden) => return Err(AppError::Forbidden),
         Err(ActError::Internal(err)) => return Err(AppError::Internal(anyhow::anyhow!(err))),

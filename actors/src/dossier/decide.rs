@@ -366,6 +366,27 @@ fn decide_instruct(
     }
     let outcome =
         domain::apply(state.state, transition, motivation).map_err(ActError::Transition)?;
+    // A decision needs the mandatory annotations privées (FEATURES §4.5, DS `can_terminer?`).
+    if transition.is_decision() {
+        let errors: Vec<FieldError> = state
+            .defs
+            .private()
+            .filter_map(|def| {
+                domain::check_mandatory(&def.def(), state.annotations.get(&def.stable_id))
+                    .err()
+                    .map(|message| FieldError {
+                        field: def.field(),
+                        message: format!("Annotation privée : {message}"),
+                    })
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(ActError::Invalid {
+                errors,
+                snapshot: snapshot(state),
+            });
+        }
+    }
     let mut write = base_write(state, act, event_kind(transition));
     write.payload = json!({ "motivation": outcome.motivation });
     write.state_change = Some(StateChange {
@@ -798,6 +819,35 @@ mod tests {
             panic!("an invalid annotation is refused");
         };
         assert_eq!(errors[0].field, "champ_200");
+    }
+
+    #[test]
+    fn a_decision_needs_the_mandatory_annotations() {
+        let (_, mut state) = annotate(instructeur(), &[]);
+        let mut defs = (*state.defs).clone();
+        defs.champs.last_mut().unwrap().mandatory = true;
+        state.defs = Arc::new(defs);
+        let Err(ActError::Invalid { errors, .. }) =
+            decide(&state, &instruct(Transition::Accepter, None), CTX)
+        else {
+            panic!("refused without the mandatory annotation");
+        };
+        assert_eq!(errors[0].field, "champ_200");
+        assert_eq!(
+            errors[0].message,
+            "Annotation privée : Le champ « Note du service » doit être rempli."
+        );
+        // Not needed to repasser en construction; enough once filled.
+        assert!(
+            decide(
+                &state,
+                &instruct(Transition::RepasserEnConstruction, None),
+                CTX
+            )
+            .is_ok()
+        );
+        state.annotations.insert(200, json!(12));
+        assert!(decide(&state, &instruct(Transition::Accepter, None), CTX).is_ok());
     }
 
     #[test]

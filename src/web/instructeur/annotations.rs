@@ -27,6 +27,8 @@ pub struct AnnotationView {
     pub name: String,
     pub label: String,
     pub description: String,
+    /// Needed before a decision.
+    pub mandatory: bool,
     /// "section", "checkbox", "select", "textarea" or an input type.
     pub widget: &'static str,
     pub value: String,
@@ -89,6 +91,7 @@ pub fn views(
                 name,
                 label: def.libelle.clone(),
                 description: def.description.clone(),
+                mandatory: def.mandatory && def.type_champ.has_value(),
                 widget: widget(def.type_champ),
                 value,
                 checked,
