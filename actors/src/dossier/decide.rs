@@ -11,7 +11,8 @@ use crate::store::outbox::Mail;
 /// What the caller knows about the world that the dossier does not.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
-    /// The démarche accepts deposits (publiée, dépubliée, or brouillon for test dossiers).
+    /// False when the démarche is known not to accept deposits (refused early); the commit
+    /// of a deposit re-checks it in the same statement anyway.
     pub accepts_deposits: bool,
     /// The groupe a deposit is routed to.
     pub route_to: Option<i64>,
@@ -65,6 +66,7 @@ fn base_write(state: &DossierState, act: &Act, kind: &str) -> Write {
         individual: None,
         mails: Vec::new(),
         follow: None,
+        require_open: false,
     }
 }
 
@@ -221,6 +223,7 @@ fn decide_save(
         write
             .mails
             .push(usager_mail(state, MailKind::AccuseReception, None, ctx));
+        write.require_open = true;
         next.state = outcome.to;
         next.groupe_instructeur_id = ctx.route_to.or(state.groupe_instructeur_id);
         return Ok(Decision::Commit {
@@ -449,6 +452,7 @@ mod tests {
         let change = write.state_change.as_ref().unwrap();
         assert_eq!(change.to, Etat::EnConstruction);
         assert_eq!(change.groupe_id, Some(7));
+        assert!(write.require_open, "a deposit commits only while the démarche is open");
         assert_eq!(write.mails.len(), 1);
         let (key, mail) = &write.mails[0];
         assert_eq!(key, "dossier-42-v5-AccuseReception");
