@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 
+use uuid::Uuid;
+
+use super::attachment::{self, Job, NewAttachment};
 use super::outbox::{Mail, enqueue_mail};
 use super::revision::{RevisionCache, RevisionDefs};
 use crate::domain::{Civilite, Etat, Individual};
@@ -185,6 +188,12 @@ pub struct Write {
     pub individual: Option<Individual>,
     pub mails: Vec<(String, Mail)>,
     pub follow: Option<i64>,
+    /// A file attached to a champ (`stable_id`, row), recorded with this write.
+    pub attachment_insert: Option<(i64, NewAttachment)>,
+    /// Files removed from the dossier.
+    pub attachments_delete: Vec<Uuid>,
+    /// Background jobs started by this write.
+    pub jobs: Vec<Job>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -290,6 +299,15 @@ pub async fn commit(db: &PgPool, write: &Write) -> Result<i32, CommitError> {
     }
     for (key, mail) in &write.mails {
         enqueue_mail(&mut tx, key, mail).await?;
+    }
+    if let Some((stable_id, attachment)) = &write.attachment_insert {
+        attachment::insert(&mut tx, write.dossier_id, *stable_id, attachment).await?;
+    }
+    if !write.attachments_delete.is_empty() {
+        attachment::delete(&mut tx, write.dossier_id, &write.attachments_delete).await?;
+    }
+    for job in &write.jobs {
+        attachment::insert_job(&mut tx, job).await?;
     }
     if let Some(instructeur_id) = write.follow {
         sqlx::query(
