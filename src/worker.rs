@@ -1,4 +1,4 @@
-//! The background worker: delivers the outbox, woken by `LISTEN demarches_worker`
+//! The background worker: delivers the outbox and runs the jobs (`jobs.rs`), woken by `LISTEN demarches_worker`
 //! (a trigger notifies on every insert) with a periodic poll as a safety net.
 //! Runs inside `serve` or alone as `demarches worker`.
 
@@ -11,6 +11,8 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::mail::dispatcher::deliver_due;
 use crate::mail::transport::Transport;
+use crate::storage::scan::{self, VirusScanner};
+use crate::storage::{LocalStorage, Storage};
 
 const POLL: Duration = Duration::from_secs(5);
 
@@ -18,6 +20,8 @@ pub struct Worker {
     db: sqlx::PgPool,
     config: Arc<Config>,
     transport: Transport,
+    storage: Arc<dyn Storage>,
+    scanner: Box<dyn VirusScanner>,
     wake: Arc<Notify>,
 }
 
@@ -25,10 +29,14 @@ impl Worker {
     pub fn new(db: sqlx::PgPool, config: Arc<Config>) -> anyhow::Result<Self> {
         let transport = Transport::from_config(&config.mail)?;
         tracing::info!(transport = transport.describe(), "mail transport ready");
+        let storage: Arc<dyn Storage> = Arc::new(LocalStorage::new(&config.storage.dir));
+        let scanner = scan::from_config(&config.storage.virus_scanner)?;
         Ok(Self {
             db,
             config,
             transport,
+            storage,
+            scanner,
             wake: Arc::new(Notify::new()),
         })
     }
@@ -39,6 +47,13 @@ impl Worker {
         let db = self.db.clone();
         tokio::spawn(async move { listen(db, wake).await });
         loop {
+            let jobs = match crate::jobs::run_due(&self.db, &*self.storage, &*self.scanner).await {
+                Ok(pass) => pass.done + pass.failed,
+                Err(err) => {
+                    tracing::warn!(error = %err, "jobs pass failed");
+                    0
+                }
+            };
             match deliver_due(
                 &self.db,
                 &self.transport,
@@ -51,6 +66,7 @@ impl Worker {
                     tracing::debug!(sent = pass.sent, failed = pass.failed, "outbox pass");
                     continue;
                 }
+                Ok(_) if jobs > 0 => continue,
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "outbox pass failed"),
             }
