@@ -632,3 +632,83 @@ async fn a_deposit_without_its_mandatory_piece_is_refused() {
         page.body
     );
 }
+
+/// Waits until the page's text contains `needle`.
+async fn wait_text(chrome: &common::chrome::Chrome, needle: &str) {
+    use fantoccini::Locator;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(body) = chrome.client.find(Locator::Css("body")).await
+            && let Ok(text) = body.text().await
+            && text.contains(needle)
+        {
+            return;
+        }
+        if Instant::now() > deadline {
+            let source = chrome.client.source().await.unwrap_or_default();
+            panic!("page never showed {needle:?}:\n{source}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_widget_uploads_and_deletes_in_chromium() {
+    use fantoccini::Locator;
+    let app = TestApp::spawn().await;
+    let procedure = procedure(&app).await;
+    let pj = procedure.champ("Justificatif").stable_id;
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let (dossier, _) = brouillon(&usager).await;
+    let file = std::env::temp_dir().join(format!(
+        "demarches-upload-{}/attestation.pdf",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, PDF).unwrap();
+
+    let chrome = common::chrome::Chrome::start().await;
+    chrome.sign_in_as(&app, &usager).await;
+    chrome
+        .client
+        .goto(&format!("{}/dossiers/{dossier}/brouillon", app.base))
+        .await
+        .unwrap();
+    // The file input sits in the dossier form but belongs to the champ's upload form.
+    chrome
+        .client
+        .find(Locator::Css(&format!("input#champ_{pj}")))
+        .await
+        .unwrap()
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    chrome
+        .client
+        .find(Locator::Css(&format!("button[form=\"champ_{pj}-upload\"]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&chrome, "Le fichier « attestation.pdf » a bien été joint.").await;
+    let rows = attachments(&app, dossier).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].checksum, sha256(PDF));
+    wait_text(&chrome, "attestation.pdf").await;
+
+    chrome
+        .client
+        .find(Locator::Css(&format!(
+            "button[form=\"delete-{}\"]",
+            rows[0].id
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&chrome, "Le fichier a bien été supprimé.").await;
+    assert!(attachments(&app, dossier).await.is_empty());
+    let _ = std::fs::remove_dir_all(file.parent().unwrap());
+}
