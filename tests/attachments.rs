@@ -712,3 +712,62 @@ async fn the_widget_uploads_and_deletes_in_chromium() {
     assert!(attachments(&app, dossier).await.is_empty());
     let _ = std::fs::remove_dir_all(file.parent().unwrap());
 }
+
+#[tokio::test]
+async fn the_builder_offers_the_piece_justificative_type() {
+    let app = TestApp::spawn().await;
+    let admin = app
+        .signed_in(
+            "createur@example.gouv.fr",
+            &["administrateur", "instructeur"],
+            "administrateur",
+        )
+        .await;
+    let form = admin.get("/admin/procedures/new").await;
+    let page = admin
+        .submit(
+            &form,
+            "form#new-procedure",
+            &[
+                ("libelle", "Aide au permis"),
+                ("description", "Une démarche pour les tests."),
+                ("organisation", "Ministère des tests"),
+                ("path", ""),
+            ],
+        )
+        .await;
+    let id: i64 = page
+        .url
+        .split("/admin/procedures/")
+        .nth(1)
+        .and_then(|r| r.split(['/', '?', '#']).next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("{}", page.url));
+    let builder = admin.get(&format!("/admin/procedures/{id}/champs")).await;
+    assert!(builder.contains("<option value=\"piece_justificative\""));
+    assert!(builder.contains("Pièce justificative"));
+    let added = admin
+        .submit(
+            &builder,
+            "form#add-champ",
+            &[
+                ("type_champ", "piece_justificative"),
+                ("libelle", "Justificatif de domicile"),
+            ],
+        )
+        .await;
+    assert!(
+        added.contains("Le champ « Justificatif de domicile » a bien été ajouté."),
+        "{}",
+        added.body
+    );
+    let stored: String = sqlx::query_scalar(
+        "select t.type_champ from types_de_champ t join procedures p on p.draft_revision_id = t.revision_id
+         where p.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(stored, "piece_justificative");
+}

@@ -60,6 +60,30 @@ impl LocalStorage {
         self.dir.join("tmp")
     }
 
+    /// Removes the temporary files older than `max_age` (uploads cut by a crash); returns
+    /// how many.
+    pub async fn sweep_tmp(&self, max_age: std::time::Duration) -> io::Result<usize> {
+        let mut removed = 0;
+        let mut entries = match tokio::fs::read_dir(self.tmp_dir()).await {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(err) => return Err(err),
+        };
+        while let Some(entry) = entries.next_entry().await? {
+            let meta = entry.metadata().await?;
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age >= max_age);
+            if meta.is_file() && old {
+                tokio::fs::remove_file(entry.path()).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn path(&self, key: &str) -> io::Result<PathBuf> {
         let valid = !key.is_empty()
             && key
@@ -177,6 +201,15 @@ mod tests {
         assert!(!upload.exists());
         storage.delete(&key).await.unwrap();
         storage.delete(&key).await.unwrap();
+        tokio::fs::write(storage.tmp_dir().join("upload-x"), b"x")
+            .await
+            .unwrap();
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(storage.sweep_tmp(hour).await.unwrap(), 0);
+        assert_eq!(
+            storage.sweep_tmp(std::time::Duration::ZERO).await.unwrap(),
+            1
+        );
         assert!(storage.open(&key).await.is_err());
         let _ = std::fs::remove_dir_all(dir);
     }
