@@ -64,7 +64,9 @@ fn sample(type_champ: TypeChamp, options: &[String]) -> String {
         TypeChamp::DropDownList => options.first().cloned().unwrap_or_default(),
         TypeChamp::Email => "contact@jardins.example.fr".to_owned(),
         TypeChamp::Phone => "01 23 45 67 89".to_owned(),
-        TypeChamp::HeaderSection | TypeChamp::Explication => String::new(),
+        TypeChamp::HeaderSection | TypeChamp::Explication | TypeChamp::PieceJustificative => {
+            String::new()
+        }
     }
 }
 

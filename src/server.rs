@@ -55,12 +55,14 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         Duration::from_secs(config.actors.dossier_idle_seconds),
         config.actors.max_dossier_actors,
     );
+    let storage = Arc::new(crate::storage::LocalStorage::new(&config.storage.dir));
     let state = AppState {
         db,
         config,
         registry,
         groupes: Groupes::default(),
         bus,
+        storage,
     };
     spawn_bus_pump(&state);
     Ok(state)

@@ -7,6 +7,7 @@ use demarches_actors::{Bus, Registry};
 use sqlx::PgPool;
 
 use crate::config::Config;
+use crate::storage::Storage;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,4 +16,6 @@ pub struct AppState {
     pub registry: Registry,
     pub groupes: Groupes,
     pub bus: Bus,
+    /// Files of the pièces justificatives.
+    pub storage: Arc<dyn Storage>,
 }

@@ -328,6 +328,10 @@ enum ChampView {
         libelle: String,
         value: Option<String>,
     },
+    Files {
+        libelle: String,
+        files: Vec<crate::web::pieces::FileView>,
+    },
 }
 
 struct ActionView {
@@ -397,10 +401,15 @@ async fn dossier_page(
             .await?
             .into_iter()
             .collect();
+    let mut files = crate::web::pieces::FileView::of_dossier(state, dossier.id).await?;
     let champs = defs
         .public()
         .map(|def| match def.type_champ {
             TypeChamp::HeaderSection => ChampView::Section(def.libelle.clone()),
+            TypeChamp::PieceJustificative => ChampView::Files {
+                libelle: def.libelle.clone(),
+                files: files.remove(&def.stable_id).unwrap_or_default(),
+            },
             TypeChamp::Explication => ChampView::Explication(def.libelle.clone()),
             type_champ => ChampView::Value {
                 libelle: def.libelle.clone(),

@@ -24,11 +24,12 @@ pub enum TypeChamp {
     Phone,
     HeaderSection,
     Explication,
+    PieceJustificative,
 }
 
 impl TypeChamp {
     /// Every supported type, in the order of the editor's type picker.
-    pub const ALL: [TypeChamp; 10] = [
+    pub const ALL: [TypeChamp; 11] = [
         TypeChamp::Text,
         TypeChamp::Textarea,
         TypeChamp::IntegerNumber,
@@ -39,6 +40,7 @@ impl TypeChamp {
         TypeChamp::Phone,
         TypeChamp::HeaderSection,
         TypeChamp::Explication,
+        TypeChamp::PieceJustificative,
     ];
 
     /// DS `type_champ` name.
@@ -54,6 +56,7 @@ impl TypeChamp {
             TypeChamp::Phone => "phone",
             TypeChamp::HeaderSection => "header_section",
             TypeChamp::Explication => "explication",
+            TypeChamp::PieceJustificative => "piece_justificative",
         }
     }
 
@@ -70,6 +73,7 @@ impl TypeChamp {
             TypeChamp::Phone => "Téléphone",
             TypeChamp::HeaderSection => "Titre de section",
             TypeChamp::Explication => "Explication",
+            TypeChamp::PieceJustificative => "Pièce justificative",
         }
     }
 
@@ -77,6 +81,12 @@ impl TypeChamp {
     /// no value and are never mandatory.
     pub const fn has_value(self) -> bool {
         !matches!(self, TypeChamp::HeaderSection | TypeChamp::Explication)
+    }
+
+    /// True for the file types: their value (a JSON list of attachment ids) is written by
+    /// uploads and deletions, never by the dossier form.
+    pub const fn is_file(self) -> bool {
+        matches!(self, TypeChamp::PieceJustificative)
     }
 }
 
@@ -208,6 +218,8 @@ pub fn validate(def: &ChampDef, raw: &str) -> Result<Option<Value>, String> {
             Value::String(phone)
         }
         TypeChamp::HeaderSection | TypeChamp::Explication => return Ok(None),
+        // Files are attached by upload, not typed in the form.
+        TypeChamp::PieceJustificative => return Ok(None),
     };
     Ok(Some(stored))
 }
@@ -247,6 +259,11 @@ pub fn display(type_champ: TypeChamp, value: &Value) -> String {
             None => s.clone(),
         },
         (TypeChamp::Phone, Value::String(s)) => format_phone(s),
+        (TypeChamp::PieceJustificative, Value::Array(files)) => match files.len() {
+            0 => String::new(),
+            1 => "1 fichier".to_owned(),
+            n => format!("{n} fichiers"),
+        },
         (_, Value::String(s)) => s.clone(),
         (_, other) => other.to_string(),
     }
@@ -460,7 +477,8 @@ mod tests {
                 "email",
                 "phone",
                 "header_section",
-                "explication"
+                "explication",
+                "piece_justificative"
             ]
         );
         let labels: Vec<&str> = TypeChamp::ALL.iter().map(|t| t.libelle()).collect();
@@ -476,7 +494,8 @@ mod tests {
                 "Adresse électronique",
                 "Téléphone",
                 "Titre de section",
-                "Explication"
+                "Explication",
+                "Pièce justificative"
             ]
         );
         for t in TypeChamp::ALL {

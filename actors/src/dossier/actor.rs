@@ -140,10 +140,21 @@ async fn attempt_once(
     } else {
         None
     };
+    // Files that do not count for the mandatory check (read fresh: the worker scans them).
+    let strict = matches!(&act.command, Command::Save(form) if form.submit)
+        || (matches!(&act.command, Command::Save(_)) && state.state == Etat::EnConstruction);
+    let unusable_files = if strict && state.defs.public().any(|d| d.type_champ.is_file()) {
+        crate::store::attachment::unusable(&env.db, state.id)
+            .await
+            .map_err(|e| Retry::Fail(internal(e)))?
+    } else {
+        Vec::new()
+    };
     let ctx = DecideContext {
         accepts_deposits: true,
         route_to,
         base_url: &env.base_url,
+        unusable_files: &unusable_files,
     };
     let decision = decide::decide(state, act, ctx).map_err(Retry::Fail)?;
     match decision {

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 
+use uuid::Uuid;
+
+use super::attachment::{self, Job, NewAttachment};
 use super::outbox::Mail;
 use super::revision::{RevisionCache, RevisionDefs};
 use crate::domain::{Civilite, Etat, Individual};
@@ -187,6 +190,12 @@ pub struct Write {
     pub follow: Option<i64>,
     /// Commit only while the démarche accepts deposits (checked in the same statement).
     pub require_open: bool,
+    /// A file attached to a champ (`stable_id`, row), recorded with this write.
+    pub attachment_insert: Option<(i64, NewAttachment)>,
+    /// Files removed from the dossier.
+    pub attachments_delete: Vec<Uuid>,
+    /// Background jobs started by this write.
+    pub jobs: Vec<Job>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +214,32 @@ pub enum CommitError {
 /// event, the traitement, the champs, the identity, the outbox rows and the follow. Every
 /// insert reads the updated row, so nothing is written when the version check fails.
 pub async fn commit(db: &PgPool, write: &Write) -> Result<i32, CommitError> {
+    let files = write.attachment_insert.is_some()
+        || !write.attachments_delete.is_empty()
+        || !write.jobs.is_empty();
+    if !files {
+        return commit_statement(db, write).await;
+    }
+    // Attaching or removing a file also writes `attachments` and `jobs`: one transaction.
+    let mut tx = db.begin().await?;
+    let version = commit_statement(&mut *tx, write).await?;
+    if let Some((stable_id, attachment)) = &write.attachment_insert {
+        attachment::insert(&mut tx, write.dossier_id, *stable_id, attachment).await?;
+    }
+    if !write.attachments_delete.is_empty() {
+        attachment::delete(&mut tx, write.dossier_id, &write.attachments_delete).await?;
+    }
+    for job in &write.jobs {
+        attachment::insert_job(&mut tx, job).await?;
+    }
+    tx.commit().await?;
+    Ok(version)
+}
+
+async fn commit_statement<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    write: &Write,
+) -> Result<i32, CommitError> {
     let change = write.state_change.as_ref();
     let touches_champs = !write.champs_upsert.is_empty() || !write.champs_delete.is_empty();
     let (upsert_ids, upsert_values): (Vec<i64>, Vec<Value>) =
@@ -241,7 +276,7 @@ pub async fn commit(db: &PgPool, write: &Write) -> Result<i32, CommitError> {
         .bind(write.follow)
         .bind(write.require_open)
         .bind(super::outbox::MAIL_TOPIC)
-        .fetch_optional(db)
+        .fetch_optional(executor)
         .await?;
     version.ok_or(CommitError::Conflict)
 }

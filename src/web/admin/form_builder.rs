@@ -32,7 +32,7 @@ struct ChampsPage {
 }
 
 impl ChampsPage {
-    fn types(&self) -> [TypeChamp; 10] {
+    fn types(&self) -> [TypeChamp; TypeChamp::ALL.len()] {
         TypeChamp::ALL
     }
     fn is_last(&self, champ: &DraftChamp) -> bool {
@@ -51,7 +51,7 @@ struct ChampEditPage {
 }
 
 impl ChampEditPage {
-    fn types(&self) -> [TypeChamp; 10] {
+    fn types(&self) -> [TypeChamp; TypeChamp::ALL.len()] {
         TypeChamp::ALL
     }
 }

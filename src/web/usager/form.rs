@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::queries::usager::IndividualRow;
 use crate::web::form::FormErrors;
+use crate::web::pieces::FileView;
 
 /// The fields of a submitted dossier form, exactly as typed.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +77,8 @@ pub enum Widget {
     Textarea,
     Checkbox,
     Select,
+    /// Pièce justificative: the files, and an upload form of its own.
+    File,
 }
 
 #[derive(Debug, Clone)]
@@ -98,9 +101,21 @@ pub struct ChampField {
     pub max: Option<i64>,
     pub maxlength: Option<u32>,
     pub error: Option<String>,
+    pub stable_id: i64,
+    /// Files of a pièce justificative.
+    pub files: Vec<FileView>,
 }
 
 impl ChampField {
+    pub fn is_file(&self) -> bool {
+        self.widget == Widget::File
+    }
+
+    /// The id of the champ's upload form (placed after the dossier form: forms don't nest).
+    pub fn upload_form_id(&self) -> String {
+        format!("{}-upload", self.name)
+    }
+
     pub fn is_selected(&self, option: &str) -> bool {
         self.value.trim() == option.trim()
     }
@@ -155,6 +170,7 @@ fn field(def: &ChampDefRow, value: String, checked: bool, error: Option<String>)
             "Par exemple : 06 12 34 56 78 ou +33 6 12 34 56 78.",
             "tel",
         ),
+        TypeChamp::PieceJustificative => (Widget::File, "file", "", ""),
     };
     let options = &def.options;
     ChampField {
@@ -173,6 +189,8 @@ fn field(def: &ChampDefRow, value: String, checked: bool, error: Option<String>)
         max: options.max,
         maxlength: options.character_limit,
         error,
+        stable_id: def.stable_id,
+        files: Vec::new(),
     }
 }
 
@@ -188,6 +206,14 @@ fn stored_raw(type_champ: TypeChamp, value: &Value) -> (String, bool) {
 }
 
 impl FormView {
+    /// Adds the files of the pièces justificatives.
+    pub fn with_files(mut self, files: &HashMap<i64, Vec<FileView>>) -> Self {
+        for field in self.fields.iter_mut().filter(|f| f.is_file()) {
+            field.files = files.get(&field.stable_id).cloned().unwrap_or_default();
+        }
+        self
+    }
+
     /// The form as stored: current values prefilled.
     pub fn stored(
         for_individual: bool,
@@ -256,9 +282,15 @@ pub struct SummaryItem {
     pub label: String,
     /// `domain::display` of the value; empty when not filled.
     pub value: String,
+    /// Files of a pièce justificative.
+    pub files: Vec<FileView>,
 }
 
-pub fn summary(defs: &RevisionDefs, values: &HashMap<i64, Value>) -> Vec<SummaryItem> {
+pub fn summary(
+    defs: &RevisionDefs,
+    values: &HashMap<i64, Value>,
+    files: &HashMap<i64, Vec<FileView>>,
+) -> Vec<SummaryItem> {
     defs.public()
         .filter(|def| def.type_champ != TypeChamp::Explication)
         .map(|def| SummaryItem {
@@ -271,6 +303,11 @@ pub fn summary(defs: &RevisionDefs, values: &HashMap<i64, Value>) -> Vec<Summary
                     domain::display(TypeChamp::Checkbox, &Value::Bool(false))
                 }
                 (None, _) => String::new(),
+            },
+            files: if def.type_champ.is_file() {
+                files.get(&def.stable_id).cloned().unwrap_or_default()
+            } else {
+                Vec::new()
             },
         })
         .collect()
