@@ -10,7 +10,9 @@ pub mod password;
 pub mod slug;
 pub mod transition;
 
-pub use champ::{ChampDef, ChampOptions, TypeChamp, check_mandatory, display, validate};
+pub use champ::{
+    ChampDef, ChampOptions, Lookups, TypeChamp, check_mandatory, display, validate, validate_with,
+};
 pub use etat::Etat;
 pub use identity::{Civilite, Individual, validate_individual};
 pub use password::check_strength;
@@ -81,6 +83,6 @@ mod tests {
         assert!(validate_path("ete-2024").is_ok());
         assert!(check_strength("court", "a@b.fr").is_err());
         assert!(validate_individual("Mme", "Curie", "Marie").is_ok());
-        assert_eq!(TypeChamp::ALL.len(), 10);
+        assert_eq!(TypeChamp::ALL.len(), 23);
     }
 }
