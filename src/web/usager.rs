@@ -3,7 +3,7 @@
 //! of a dossier. Reads query PostgreSQL; every write goes through the dossier's actor
 //! (creation through `store::dossier::create`).
 
-mod form;
+pub(crate) mod form;
 
 use std::sync::Arc;
 
@@ -689,6 +689,12 @@ async fn show(
     }
     let defs = revision(&state, dossier.revision_id).await?;
     let values = queries::champ_values(&state.db, dossier.id).await?;
+    let links = crate::queries::dossier_link_urls(
+        &state.db,
+        user.0.id,
+        &form::linked_dossiers(&defs, &values),
+    )
+    .await?;
     let identity = if dossier.for_individual {
         queries::individual(&state.db, dossier.id).await?
     } else {
@@ -698,7 +704,7 @@ async fn show(
         page,
         badge: badge_class(dossier.state),
         explanation: explanation(dossier.state),
-        items: form::summary(&defs, &values),
+        items: form::summary(&defs, &values, &links),
         identity,
         dossier,
     })
