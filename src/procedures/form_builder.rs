@@ -818,7 +818,10 @@ mod tests {
         assert_eq!(h.parse().unwrap_err()[0].field, "header_level");
         h.header_level = "2".into();
         let c = h.parse().unwrap();
-        assert_eq!(options_json(c.type_champ, &c.options), json!({"header_level": 2}));
+        assert_eq!(
+            options_json(c.type_champ, &c.options),
+            json!({"header_level": 2})
+        );
 
         let mut e = input("explication");
         e.collapsible_explanation_enabled = Some("on".into());

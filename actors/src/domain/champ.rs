@@ -467,7 +467,10 @@ fn validate_multiple(def: &ChampDef, raw: &str) -> Result<Option<Value>, String>
         return Ok(None);
     }
     let options = &def.options.drop_down_options;
-    if chosen.iter().any(|c| !options.iter().any(|o| o.trim() == *c)) {
+    if chosen
+        .iter()
+        .any(|c| !options.iter().any(|o| o.trim() == *c))
+    {
         return Err(format!(
             "« {} » : choisissez des valeurs de la liste.",
             def.libelle
@@ -505,7 +508,9 @@ fn validate_linked(def: &ChampDef, raw: &str) -> Result<Option<Value>, String> {
             "« {libelle} » : « {secondary} » n’est pas un choix possible pour « {primary} »."
         ));
     }
-    Ok(Some(serde_json::json!({ "primary": primary, "secondary": secondary })))
+    Ok(Some(
+        serde_json::json!({ "primary": primary, "secondary": secondary }),
+    ))
 }
 
 /// Checks that a mandatory champ has a value (a mandatory checkbox must be
@@ -558,7 +563,11 @@ pub fn display(type_champ: TypeChamp, value: &Value) -> String {
         },
         (TypeChamp::Datetime, Value::String(s)) => match s.split_once('T') {
             Some((d, t)) if parse_iso(d).is_some() => {
-                format!("{} à {}", parse_iso(d).map(format_fr).unwrap_or_default(), t)
+                format!(
+                    "{} à {}",
+                    parse_iso(d).map(format_fr).unwrap_or_default(),
+                    t
+                )
             }
             _ => s.clone(),
         },
@@ -613,7 +622,10 @@ fn parse_decimal(value: &str) -> Option<Value> {
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(&text);
     let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if int.is_empty() || !digits(int) || !digits(frac) || (unsigned.contains('.') && frac.is_empty())
+    if int.is_empty()
+        || !digits(int)
+        || !digits(frac)
+        || (unsigned.contains('.') && frac.is_empty())
     {
         return None;
     }
@@ -638,9 +650,7 @@ fn format_decimal(f: f64) -> String {
 /// `YYYY-MM-DDTHH:MM` (seconds dropped), `YYYY-MM-DD HH:MM` or `JJ/MM/AAAA HH:MM`
 /// → `YYYY-MM-DDTHH:MM`.
 fn parse_datetime(value: &str) -> Option<String> {
-    let (date, time) = value
-        .split_once('T')
-        .or_else(|| value.rsplit_once(' '))?;
+    let (date, time) = value.split_once('T').or_else(|| value.rsplit_once(' '))?;
     let date = parse_date(date.trim())?;
     let mut hm = time.trim().split(':');
     let (h, m) = (hm.next()?, hm.next()?);
@@ -1675,7 +1685,10 @@ mod tests {
         assert_eq!(
             linked().linked_groups(),
             vec![
-                ("Fruits".to_owned(), vec!["Pomme".to_owned(), "Poire".to_owned()]),
+                (
+                    "Fruits".to_owned(),
+                    vec!["Pomme".to_owned(), "Poire".to_owned()]
+                ),
                 ("Légumes".to_owned(), vec!["Poireau".to_owned()]),
                 ("Autre".to_owned(), vec![]),
             ]
@@ -1700,7 +1713,10 @@ mod tests {
         assert_eq!(with(t, &o, "\n"), Ok(None));
         assert_eq!(
             with(t, &o, "Légumes\nPomme"),
-            Err("« Mon champ » : « Pomme » n’est pas un choix possible pour « Légumes ».".to_owned())
+            Err(
+                "« Mon champ » : « Pomme » n’est pas un choix possible pour « Légumes »."
+                    .to_owned()
+            )
         );
         assert_eq!(
             with(t, &o, "Viandes\n"),
@@ -1724,7 +1740,10 @@ mod tests {
             display(t, &json!({"primary": "Fruits", "secondary": "Poire"})),
             "Fruits / Poire"
         );
-        assert_eq!(display(t, &json!({"primary": "Autre", "secondary": ""})), "Autre");
+        assert_eq!(
+            display(t, &json!({"primary": "Autre", "secondary": ""})),
+            "Autre"
+        );
     }
 
     #[test]
@@ -1755,7 +1774,10 @@ mod tests {
     fn iban() {
         let t = TypeChamp::Iban;
         for (raw, stored) in [
-            ("FR76 3000 6000 0112 3456 7890 189", "FR7630006000011234567890189"),
+            (
+                "FR76 3000 6000 0112 3456 7890 189",
+                "FR7630006000011234567890189",
+            ),
             ("fr7630006000011234567890189", "FR7630006000011234567890189"),
             ("DE89 3704 0044 0532 0130 00", "DE89370400440532013000"),
             ("GB82 WEST 1234 5698 7654 32", "GB82WEST12345698765432"),
@@ -1785,7 +1807,13 @@ mod tests {
         assert_eq!(check(t, " w 751 234 567 "), Ok(Some(json!("W751234567"))));
         let msg = "« Mon champ » doit être un numéro RNA : la lettre W suivie de 9 chiffres, \
                    par exemple W751234567.";
-        for raw in ["751234567", "W75123456", "W7512345678", "X751234567", "W75123456A"] {
+        for raw in [
+            "751234567",
+            "W75123456",
+            "W7512345678",
+            "X751234567",
+            "W75123456A",
+        ] {
             assert_eq!(check(t, raw), Err(msg.to_owned()), "{raw}");
         }
     }
@@ -1837,7 +1865,10 @@ mod tests {
         );
         assert_eq!(
             with(t, &special, "R2D2"),
-            Err("« Mon champ » ne doit contenir que des lettres et des caractères spéciaux.".to_owned())
+            Err(
+                "« Mon champ » ne doit contenir que des lettres et des caractères spéciaux."
+                    .to_owned()
+            )
         );
     }
 
@@ -1858,7 +1889,11 @@ mod tests {
         );
         let msg = "« Mon champ » doit être un numéro de dossier, par exemple 1234.";
         for raw in ["abc", "0", "-4", "4.2"] {
-            assert_eq!(validate_with(&d, raw, lookups), Err(msg.to_owned()), "{raw}");
+            assert_eq!(
+                validate_with(&d, raw, lookups),
+                Err(msg.to_owned()),
+                "{raw}"
+            );
         }
         assert_eq!(display(t, &json!(42)), "42");
     }

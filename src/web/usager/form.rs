@@ -426,13 +426,12 @@ fn stored_shown(def: &ChampDefRow, value: &Value) -> Shown {
                 ..Shown::default()
             }
         }
-        (
-            TypeChamp::Phone | TypeChamp::DecimalNumber | TypeChamp::Iban | TypeChamp::Siret,
-            v,
-        ) => Shown {
-            value: domain::display(t, v),
-            ..Shown::default()
-        },
+        (TypeChamp::Phone | TypeChamp::DecimalNumber | TypeChamp::Iban | TypeChamp::Siret, v) => {
+            Shown {
+                value: domain::display(t, v),
+                ..Shown::default()
+            }
+        }
         (_, v) => Shown {
             value: text(v),
             ..Shown::default()
