@@ -337,17 +337,15 @@ pub fn options_json(type_champ: TypeChamp, options: &ChampOptions) -> Value {
                 Value::from(options.header_level()),
             );
         }
-        TypeChamp::Explication => {
-            if options.collapsible_explanation_enabled {
-                map.insert(
-                    "collapsible_explanation_enabled".to_owned(),
-                    Value::Bool(true),
-                );
-                map.insert(
-                    "collapsible_explanation_text".to_owned(),
-                    Value::from(options.collapsible_explanation_text.clone()),
-                );
-            }
+        TypeChamp::Explication if options.collapsible_explanation_enabled => {
+            map.insert(
+                "collapsible_explanation_enabled".to_owned(),
+                Value::Bool(true),
+            );
+            map.insert(
+                "collapsible_explanation_text".to_owned(),
+                Value::from(options.collapsible_explanation_text.clone()),
+            );
         }
         TypeChamp::Formatted => {
             for (key, on) in [
