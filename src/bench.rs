@@ -86,7 +86,13 @@ fn sample(type_champ: TypeChamp, options: &[String]) -> String {
         TypeChamp::Siret => "73282932000074".to_owned(),
         TypeChamp::Rna => "W751234567".to_owned(),
         TypeChamp::Iban => "FR7630006000011234567890189".to_owned(),
-        TypeChamp::Formatted | TypeChamp::DossierLink => String::new(),
+        TypeChamp::Formatted
+        | TypeChamp::DossierLink
+        | TypeChamp::Pays
+        | TypeChamp::Regions
+        | TypeChamp::Departements
+        | TypeChamp::Communes
+        | TypeChamp::Epci => String::new(),
         TypeChamp::HeaderSection | TypeChamp::Explication => String::new(),
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use demarches_actors::domain::geo::GeoIndex;
 use demarches_actors::groupe::Groupes;
 use demarches_actors::{Bus, Registry};
 use sqlx::PgPool;
@@ -15,4 +16,6 @@ pub struct AppState {
     pub registry: Registry,
     pub groupes: Groupes,
     pub bus: Bus,
+    /// Geographic referentials of the champs (the same index as the actors').
+    pub geo: Arc<GeoIndex>,
 }

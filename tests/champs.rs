@@ -182,6 +182,11 @@ async fn every_new_champ_type_from_the_builder_to_the_instructeur() {
         ],
         vec![("type_champ", "address"), ("libelle", "Adresse")],
         vec![("type_champ", "dossier_link"), ("libelle", "Dossier lié")],
+        vec![("type_champ", "pays"), ("libelle", "Pays de naissance")],
+        vec![("type_champ", "regions"), ("libelle", "Région")],
+        vec![("type_champ", "departements"), ("libelle", "Département")],
+        vec![("type_champ", "communes"), ("libelle", "Commune")],
+        vec![("type_champ", "epci"), ("libelle", "Intercommunalité")],
     ];
     // Every champ is mandatory (the builder's default).
     for fields in &definitions {
@@ -296,6 +301,24 @@ async fn every_new_champ_type_from_the_builder_to_the_instructeur() {
         attr(&form, &format!("#{}", n("Je m’engage")), "type").as_deref(),
         Some("checkbox")
     );
+    // Geographic lists from the referentials (the test fixtures).
+    for (libelle, code, label) in [
+        ("Pays de naissance", "FR", "France"),
+        ("Région", "32", "Hauts-de-France"),
+        ("Département", "60", "60 – Oise"),
+        ("Intercommunalité", "200054781", "Métropole du Grand Paris"),
+    ] {
+        assert_eq!(
+            form.text(&format!("select#{} option[value=\"{code}\"]", n(libelle)))
+                .as_deref(),
+            Some(label),
+            "{libelle}"
+        );
+    }
+    assert_eq!(
+        attr(&form, &format!("#{}", n("Commune")), "type").as_deref(),
+        Some("text")
+    );
     assert!(
         form.contains("Caractères autorisés : chiffres. 5 caractères."),
         "formatted hint"
@@ -324,6 +347,8 @@ async fn every_new_champ_type_from_the_builder_to_the_instructeur() {
         (n("Code"), "12a45"),
         (n("Dossier lié"), "999999"),
         (n("Adresse"), "20 avenue de Ségur, 75007 Paris"),
+        (n("Pays de naissance"), "ZZ"),
+        (n("Commune"), "60400"),
     ];
     let mut fields: Vec<(&str, &str)> = invalid.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     fields.extend(identity);
@@ -375,10 +400,26 @@ async fn every_new_champ_type_from_the_builder_to_the_instructeur() {
         ),
         ("Code", "« Code » ne doit contenir que des chiffres."),
         ("Dossier lié", "Le dossier n° 999999 n’existe pas."),
+        (
+            "Pays de naissance",
+            "« Pays de naissance » : choisissez une valeur de la liste.",
+        ),
+        ("Région", "Le champ « Région » doit être rempli."),
     ] {
         assert_eq!(error(libelle).as_deref(), Some(message), "{libelle}");
     }
     assert_eq!(error("Adresse"), None);
+    let ambiguous = error("Commune").unwrap();
+    assert!(
+        ambiguous.starts_with(
+            "Plusieurs communes correspondent à « 60400 » : Appilly (60400), Babœuf (60400),"
+        ),
+        "{ambiguous}"
+    );
+    assert!(
+        ambiguous.contains(" autres. Précisez le nom et le code postal"),
+        "{ambiguous}"
+    );
     for (libelle, typed) in [
         ("Surface", "douze"),
         ("Rendez-vous", "2026-02-30T10:00"),
@@ -388,6 +429,7 @@ async fn every_new_champ_type_from_the_builder_to_the_instructeur() {
         ("Code", "12a45"),
         ("Dossier lié", "999999"),
         ("Adresse", "20 avenue de Ségur, 75007 Paris"),
+        ("Commune", "60400"),
     ] {
         assert_eq!(
             attr(&refused, &format!("input#{}", n(libelle)), "value").as_deref(),
@@ -446,6 +488,11 @@ async fn every_new_champ_type_from_the_builder_to_the_instructeur() {
         (n("RNA"), "W751234567".into()),
         (n("Code"), "75007".into()),
         (n("Dossier lié"), other_brouillon.to_string()),
+        (n("Pays de naissance"), "FR".into()),
+        (n("Région"), "32".into()),
+        (n("Département"), "60".into()),
+        (n("Commune"), "coye la foret".into()),
+        (n("Intercommunalité"), "200054781".into()),
     ];
     let mut fields: Vec<(&str, &str)> = valid
         .iter()
@@ -486,6 +533,29 @@ async fn every_new_champ_type_from_the_builder_to_the_instructeur() {
     assert_eq!(v("Code"), Some(json!("75007")));
     assert_eq!(v("Dossier lié"), Some(json!(other_brouillon)));
     assert_eq!(v("Adresse"), Some(json!("20 avenue de Ségur, 75007 Paris")));
+    assert_eq!(
+        v("Pays de naissance"),
+        Some(json!({"code": "FR", "name": "France"}))
+    );
+    assert_eq!(
+        v("Région"),
+        Some(json!({"code": "32", "name": "Hauts-de-France"}))
+    );
+    assert_eq!(
+        v("Département"),
+        Some(json!({"code": "60", "name": "Oise"}))
+    );
+    assert_eq!(
+        v("Commune"),
+        Some(
+            json!({"code": "60172", "name": "Coye-la-Forêt", "postal_code": "60580",
+                    "departement": "60"})
+        )
+    );
+    assert_eq!(
+        v("Intercommunalité"),
+        Some(json!({"code": "200054781", "name": "Métropole du Grand Paris"}))
+    );
 
     // The modification form shows the stored values back.
     let edit = usager.get(&format!("/dossiers/{dossier}/modifier")).await;
@@ -512,6 +582,14 @@ async fn every_new_champ_type_from_the_builder_to_the_instructeur() {
             n("Déjà aidé")
         )
     ));
+    assert_eq!(
+        attr(&edit, &format!("input#{}", n("Commune")), "value").as_deref(),
+        Some("Coye-la-Forêt (60580)")
+    );
+    assert!(has(
+        &edit,
+        &format!("select#{} option[value=\"60\"][selected]", n("Département"))
+    ));
 
     let expected = [
         ("Surface", "1250,5"),
@@ -527,6 +605,11 @@ async fn every_new_champ_type_from_the_builder_to_the_instructeur() {
         ("RNA", "W751234567"),
         ("Code", "75007"),
         ("Adresse", "20 avenue de Ségur, 75007 Paris"),
+        ("Pays de naissance", "France"),
+        ("Région", "Hauts-de-France"),
+        ("Département", "60 – Oise"),
+        ("Commune", "Coye-la-Forêt (60580)"),
+        ("Intercommunalité", "Métropole du Grand Paris"),
     ];
 
     // The usager's summary: the linked dossier is theirs, so a link.

@@ -319,6 +319,7 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         &defs,
         &values,
         individual.as_ref(),
+        &state.geo,
     ))
 }
 
@@ -465,7 +466,7 @@ async fn save(
             false,
         ),
     };
-    let form = FormView::submitted(dossier.for_individual, &defs, &raw, &errors);
+    let form = FormView::submitted(dossier.for_individual, &defs, &raw, &errors, &state.geo);
     let mut view = form_page(page, dossier, mode, form);
     view.errors = errors;
     view.alert = alert;

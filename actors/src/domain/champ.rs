@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Date, Month};
 
+use super::geo::{CommuneMatch, EMPTY_GEO, GeoIndex, Place};
 use super::{ParseError, format_thousands};
 
 /// Type of a champ, with the DS `type_champ` names.
@@ -35,13 +36,18 @@ pub enum TypeChamp {
     Formatted,
     DossierLink,
     Engagement,
+    Pays,
+    Regions,
+    Departements,
+    Communes,
+    Epci,
     HeaderSection,
     Explication,
 }
 
 impl TypeChamp {
     /// Every supported type, in the order of the editor's type picker.
-    pub const ALL: [TypeChamp; 23] = [
+    pub const ALL: [TypeChamp; 28] = [
         TypeChamp::Text,
         TypeChamp::Textarea,
         TypeChamp::IntegerNumber,
@@ -63,6 +69,11 @@ impl TypeChamp {
         TypeChamp::Formatted,
         TypeChamp::DossierLink,
         TypeChamp::Engagement,
+        TypeChamp::Pays,
+        TypeChamp::Regions,
+        TypeChamp::Departements,
+        TypeChamp::Communes,
+        TypeChamp::Epci,
         TypeChamp::HeaderSection,
         TypeChamp::Explication,
     ];
@@ -91,6 +102,11 @@ impl TypeChamp {
             TypeChamp::Formatted => "formatted",
             TypeChamp::DossierLink => "dossier_link",
             TypeChamp::Engagement => "engagement",
+            TypeChamp::Pays => "pays",
+            TypeChamp::Regions => "regions",
+            TypeChamp::Departements => "departements",
+            TypeChamp::Communes => "communes",
+            TypeChamp::Epci => "epci",
             TypeChamp::HeaderSection => "header_section",
             TypeChamp::Explication => "explication",
         }
@@ -120,6 +136,11 @@ impl TypeChamp {
             TypeChamp::Formatted => "Champ formaté",
             TypeChamp::DossierLink => "Lien vers un autre dossier",
             TypeChamp::Engagement => "Engagement",
+            TypeChamp::Pays => "Pays",
+            TypeChamp::Regions => "Régions",
+            TypeChamp::Departements => "Départements",
+            TypeChamp::Communes => "Communes",
+            TypeChamp::Epci => "EPCI",
             TypeChamp::HeaderSection => "Titre de section",
             TypeChamp::Explication => "Explication",
         }
@@ -129,6 +150,18 @@ impl TypeChamp {
     /// no value and are never mandatory.
     pub const fn has_value(self) -> bool {
         !matches!(self, TypeChamp::HeaderSection | TypeChamp::Explication)
+    }
+
+    /// A value picked from a geographic referential.
+    pub const fn is_geo(self) -> bool {
+        matches!(
+            self,
+            TypeChamp::Pays
+                | TypeChamp::Regions
+                | TypeChamp::Departements
+                | TypeChamp::Communes
+                | TypeChamp::Epci
+        )
     }
 
     /// A single box to check (checkbox, engagement): a mandatory one must be checked.
@@ -271,12 +304,16 @@ pub struct ChampDef<'a> {
 pub struct Lookups<'a> {
     /// Whether a dossier with this number exists (champ `dossier_link`).
     pub dossier_exists: &'a dyn Fn(i64) -> bool,
+    /// The geographic referentials (pays, régions, départements, communes, EPCI).
+    pub geo: &'a GeoIndex,
 }
 
 impl Lookups<'static> {
-    /// No lookup: every dossier number is taken as existing (format checks only).
+    /// No lookup: every dossier number is taken as existing (format checks only), no
+    /// geographic data.
     pub const NONE: Lookups<'static> = Lookups {
         dossier_exists: &|_| true,
+        geo: &EMPTY_GEO,
     };
 }
 
@@ -418,6 +455,11 @@ pub fn validate_with(
             }
             Value::from(number)
         }
+        TypeChamp::Pays => place(def, &lookups.geo.pays, value)?,
+        TypeChamp::Regions => place(def, &lookups.geo.regions, value)?,
+        TypeChamp::Departements => place(def, &lookups.geo.departements, value)?,
+        TypeChamp::Epci => place(def, &lookups.geo.epci, value)?,
+        TypeChamp::Communes => commune(def, lookups.geo, value)?,
         TypeChamp::DropDownList
         | TypeChamp::MultipleDropDownList
         | TypeChamp::LinkedDropDownList
@@ -425,6 +467,96 @@ pub fn validate_with(
         | TypeChamp::Explication => return Ok(None),
     };
     Ok(Some(stored))
+}
+
+fn geo_unavailable(libelle: &str) -> String {
+    format!(
+        "Les données géographiques ne sont pas disponibles pour le moment : \
+         « {libelle} » ne peut pas être enregistré. Réessayez plus tard."
+    )
+}
+
+/// A pays, région, département or EPCI chosen by its code → `{"code", "name"}`.
+fn place(def: &ChampDef, places: &[Place], code: &str) -> Result<Value, String> {
+    if places.is_empty() {
+        return Err(geo_unavailable(def.libelle));
+    }
+    let place = GeoIndex::find(places, code)
+        .ok_or_else(|| format!("« {} » : choisissez une valeur de la liste.", def.libelle))?;
+    Ok(serde_json::json!({ "code": place.code, "name": place.name }))
+}
+
+/// At most 10 communes, "A (code), B (code) et 3 autres".
+fn commune_list(matches: &[CommuneMatch<'_>]) -> String {
+    const SHOWN: usize = 10;
+    let labels: Vec<String> = matches
+        .iter()
+        .take(SHOWN)
+        .map(CommuneMatch::label)
+        .collect();
+    let mut text = labels.join(", ");
+    match matches.len().saturating_sub(SHOWN) {
+        0 => {}
+        1 => text.push_str(" et 1 autre"),
+        n => text.push_str(&format!(" et {n} autres")),
+    }
+    text
+}
+
+/// A commune typed by its name, its postal code, or both ("Marseille 13001",
+/// "Marseille (13001)") → `{"code", "name", "postal_code", "departement"}`.
+fn commune(def: &ChampDef, geo: &GeoIndex, value: &str) -> Result<Value, String> {
+    if geo.communes.is_empty() {
+        return Err(geo_unavailable(def.libelle));
+    }
+    let cleaned = value.replace(['(', ')', ','], " ");
+    let tokens: Vec<&str> = cleaned.split_whitespace().collect();
+    let is_postal = |t: &str| t.len() == 5 && t.chars().all(|c| c.is_ascii_digit());
+    let postal_code = tokens.iter().copied().find(|t| is_postal(t));
+    let name = tokens
+        .iter()
+        .copied()
+        .filter(|t| !is_postal(t))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let matches = if name.is_empty() {
+        postal_code
+            .map(|pc| geo.communes_of_postal_code(pc))
+            .unwrap_or_default()
+    } else {
+        geo.communes_named(&name, postal_code)
+    };
+    match matches.as_slice() {
+        [one] => Ok(serde_json::json!({
+            "code": one.commune.code,
+            "name": one.commune.name,
+            "postal_code": one.postal_code,
+            "departement": one.commune.departement,
+        })),
+        [] => {
+            let near = if name.is_empty() {
+                Vec::new()
+            } else if postal_code.is_some() {
+                geo.communes_named(&name, None)
+            } else {
+                geo.communes_starting(&name, None)
+            };
+            let mut message = match (name.is_empty(), postal_code) {
+                (true, Some(pc)) => format!("Aucune commune ne correspond au code postal {pc}."),
+                _ => format!("Aucune commune ne correspond à « {value} »."),
+            };
+            if !near.is_empty() {
+                message.push_str(&format!(" Vouliez-vous dire : {} ?", commune_list(&near)));
+            }
+            Err(message)
+        }
+        several => Err(format!(
+            "Plusieurs communes correspondent à « {value} » : {}. Précisez le nom et le code \
+             postal, par exemple « {} ».",
+            commune_list(several),
+            several[0].label()
+        )),
+    }
 }
 
 /// The parts of a champ made of several controls (one per line), trimmed.
@@ -586,6 +718,19 @@ pub fn display(type_champ: TypeChamp, value: &Value) -> String {
             })
             .collect::<Vec<_>>()
             .join(", "),
+        (TypeChamp::Communes, Value::Object(o)) => {
+            let text = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            format!("{} ({})", text("name"), text("postal_code"))
+        }
+        (TypeChamp::Departements, Value::Object(o)) => {
+            let text = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            format!("{} – {}", text("code"), text("name"))
+        }
+        (TypeChamp::Pays | TypeChamp::Regions | TypeChamp::Epci, Value::Object(o)) => o
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
         (TypeChamp::LinkedDropDownList, Value::Object(o)) => {
             let text = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
             let (primary, secondary) = (text("primary"), text("secondary"));
@@ -1024,6 +1169,11 @@ mod tests {
                 "formatted",
                 "dossier_link",
                 "engagement",
+                "pays",
+                "regions",
+                "departements",
+                "communes",
+                "epci",
                 "header_section",
                 "explication"
             ]
@@ -1879,6 +2029,7 @@ mod tests {
         let exists = |n: i64| n == 42;
         let lookups = Lookups {
             dossier_exists: &exists,
+            geo: &EMPTY_GEO,
         };
         let d = def(t, &o);
         assert_eq!(validate_with(&d, "42", lookups), Ok(Some(json!(42))));
@@ -1909,5 +2060,157 @@ mod tests {
         assert_eq!(opts().header_level(), 1);
         let o: ChampOptions = serde_json::from_str(r#"{"header_level": 9}"#).unwrap_or_default();
         assert_eq!(o.header_level(), 3);
+    }
+
+    // ---- geographic types ----
+
+    fn geo() -> GeoIndex {
+        GeoIndex {
+            pays: vec![Place {
+                code: "FR".into(),
+                name: "France".into(),
+            }],
+            regions: vec![Place {
+                code: "32".into(),
+                name: "Hauts-de-France".into(),
+            }],
+            departements: vec![Place {
+                code: "60".into(),
+                name: "Oise".into(),
+            }],
+            epci: vec![Place {
+                code: "246000756".into(),
+                name: "CC du Pays Noyonnais".into(),
+            }],
+            communes: GeoIndex::parse_communes(
+                r#"[{"code": "60172", "nom": "Coye-la-Forêt", "departement": "60",
+                     "codesPostaux": ["60580"]},
+                    {"code": "60471", "nom": "Noyon", "departement": "60",
+                     "codesPostaux": ["60400"]},
+                    {"code": "60021", "nom": "Appilly", "departement": "60",
+                     "codesPostaux": ["60400"]},
+                    {"code": "13055", "nom": "Marseille", "departement": "13",
+                     "codesPostaux": ["13001", "13002"]}]"#,
+            )
+            .unwrap_or_default(),
+        }
+    }
+
+    fn geo_check(t: TypeChamp, raw: &str) -> Result<Option<Value>, String> {
+        let o = opts();
+        let g = geo();
+        validate_with(
+            &def(t, &o),
+            raw,
+            Lookups {
+                dossier_exists: &|_| true,
+                geo: &g,
+            },
+        )
+    }
+
+    #[test]
+    fn places_are_chosen_by_code() {
+        for (t, code, name, shown) in [
+            (TypeChamp::Pays, "FR", "France", "France"),
+            (
+                TypeChamp::Regions,
+                "32",
+                "Hauts-de-France",
+                "Hauts-de-France",
+            ),
+            (TypeChamp::Departements, "60", "Oise", "60 – Oise"),
+            (
+                TypeChamp::Epci,
+                "246000756",
+                "CC du Pays Noyonnais",
+                "CC du Pays Noyonnais",
+            ),
+        ] {
+            let stored = json!({"code": code, "name": name});
+            assert_eq!(geo_check(t, code), Ok(Some(stored.clone())), "{t:?}");
+            assert_eq!(display(t, &stored), shown);
+            assert_eq!(
+                geo_check(t, "ZZ"),
+                Err("« Mon champ » : choisissez une valeur de la liste.".to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn communes_by_name_or_postal_code() {
+        let t = TypeChamp::Communes;
+        let coye = json!({"code": "60172", "name": "Coye-la-Forêt", "postal_code": "60580",
+                          "departement": "60"});
+        for raw in [
+            "Coye-la-Forêt",
+            "coye la foret",
+            "60580",
+            "Coye-la-Forêt (60580)",
+        ] {
+            assert_eq!(geo_check(t, raw), Ok(Some(coye.clone())), "{raw}");
+        }
+        assert_eq!(display(t, &coye), "Coye-la-Forêt (60580)");
+        assert_eq!(
+            geo_check(t, "Marseille 13002")
+                .ok()
+                .flatten()
+                .map(|v| v["postal_code"].clone()),
+            Some(json!("13002"))
+        );
+        assert_eq!(
+            geo_check(t, "60400"),
+            Err(
+                "Plusieurs communes correspondent à « 60400 » : Appilly (60400), \
+                 Noyon (60400). Précisez le nom et le code postal, par exemple \
+                 « Appilly (60400) »."
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            geo_check(t, "Marseille"),
+            Err(
+                "Plusieurs communes correspondent à « Marseille » : Marseille (13001), \
+                 Marseille (13002). Précisez le nom et le code postal, par exemple \
+                 « Marseille (13001) »."
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            geo_check(t, "Coye"),
+            Err("Aucune commune ne correspond à « Coye ». \
+                 Vouliez-vous dire : Coye-la-Forêt (60580) ?"
+                .to_owned())
+        );
+        assert_eq!(
+            geo_check(t, "Noyon 60580"),
+            Err("Aucune commune ne correspond à « Noyon 60580 ». \
+                 Vouliez-vous dire : Noyon (60400) ?"
+                .to_owned())
+        );
+        assert_eq!(
+            geo_check(t, "75001"),
+            Err("Aucune commune ne correspond au code postal 75001.".to_owned())
+        );
+        assert_eq!(
+            geo_check(t, "Atlantide"),
+            Err("Aucune commune ne correspond à « Atlantide ».".to_owned())
+        );
+    }
+
+    #[test]
+    fn geographic_types_without_data() {
+        let msg = "Les données géographiques ne sont pas disponibles pour le moment : \
+                   « Mon champ » ne peut pas être enregistré. Réessayez plus tard.";
+        for t in [
+            TypeChamp::Pays,
+            TypeChamp::Regions,
+            TypeChamp::Departements,
+            TypeChamp::Communes,
+            TypeChamp::Epci,
+        ] {
+            assert_eq!(check(t, "60"), Err(msg.to_owned()), "{t:?}");
+            assert_eq!(check(t, " "), Ok(None), "{t:?}");
+        }
     }
 }

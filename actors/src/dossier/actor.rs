@@ -166,6 +166,7 @@ async fn attempt_once(
         route_to,
         base_url: &env.base_url,
         existing_dossiers: &existing_dossiers,
+        geo: &env.geo,
     };
     let decision = decide::decide(state, act, ctx).map_err(Retry::Fail)?;
     match decision {

@@ -19,6 +19,8 @@ pub struct Context<'a> {
     /// Which of the dossier numbers typed in `dossier_link` champs exist (looked up by
     /// the caller, see [`dossier_links`]).
     pub existing_dossiers: &'a [i64],
+    /// The geographic referentials.
+    pub geo: &'a crate::domain::geo::GeoIndex,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +157,7 @@ fn decide_save(
         let exists = |n: i64| ctx.existing_dossiers.contains(&n);
         let lookups = domain::Lookups {
             dossier_exists: &exists,
+            geo: ctx.geo,
         };
         match domain::validate_with(&def.def(), raw, lookups) {
             Ok(Some(value)) => {
@@ -342,6 +345,7 @@ mod tests {
         route_to: Some(7),
         base_url: "http://localhost:8080",
         existing_dossiers: &[],
+        geo: &crate::domain::geo::EMPTY_GEO,
     };
 
     fn champ(stable_id: i64, type_champ: TypeChamp, libelle: &str, mandatory: bool) -> ChampDefRow {

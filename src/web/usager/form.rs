@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use demarches_actors::domain::geo::{GeoIndex, Place};
 use demarches_actors::domain::{self, TypeChamp};
 use demarches_actors::dossier::{IndividualInput, SaveForm};
 use demarches_actors::store::revision::{ChampDefRow, RevisionDefs};
@@ -124,6 +125,8 @@ pub enum Widget {
     Checkboxes,
     /// Two selects in a fieldset (menus liés).
     Linked,
+    /// A select of codes and names (pays, régions, départements, EPCI).
+    CodeSelect,
 }
 
 #[derive(Debug, Clone)]
@@ -143,7 +146,7 @@ pub struct ChampField {
     pub value: String,
     pub checked: bool,
     pub options: Vec<String>,
-    /// Radios: (value, label).
+    /// Radios and code selects: (value, label).
     pub choices: Vec<(String, String)>,
     /// Checked options of a multiple choice.
     pub selected: Vec<String>,
@@ -267,7 +270,21 @@ fn formatted_hint(o: &domain::ChampOptions) -> String {
     hint
 }
 
-fn field(def: &ChampDefRow, shown: Shown, error: Option<String>) -> ChampField {
+fn code_choices(places: &[Place], with_code: bool) -> Vec<(String, String)> {
+    places
+        .iter()
+        .map(|p| {
+            let label = if with_code {
+                format!("{} – {}", p.code, p.name)
+            } else {
+                p.name.clone()
+            };
+            (p.code.clone(), label)
+        })
+        .collect()
+}
+
+fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex) -> ChampField {
     let options = &def.options;
     let (widget, input_type, format_hint, autocomplete) = match def.type_champ {
         TypeChamp::HeaderSection => (Widget::Header, "", "", ""),
@@ -331,6 +348,15 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>) -> ChampField {
             "Le numéro du dossier, par exemple 1234.",
             "",
         ),
+        TypeChamp::Pays | TypeChamp::Regions | TypeChamp::Departements | TypeChamp::Epci => {
+            (Widget::CodeSelect, "", "", "")
+        }
+        TypeChamp::Communes => (
+            Widget::Input,
+            "text",
+            "Le nom de la commune, son code postal, ou les deux, par exemple « Coye-la-Forêt » ou « 60580 ».",
+            "",
+        ),
     };
     let inputmode = match def.type_champ {
         TypeChamp::DecimalNumber => "decimal",
@@ -351,6 +377,10 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>) -> ChampField {
             ("M.".to_owned(), "M.".to_owned()),
             ("Mme".to_owned(), "Mme".to_owned()),
         ],
+        TypeChamp::Pays => code_choices(&geo.pays, false),
+        TypeChamp::Regions => code_choices(&geo.regions, false),
+        TypeChamp::Departements => code_choices(&geo.departements, true),
+        TypeChamp::Epci => code_choices(&geo.epci, false),
         _ => Vec::new(),
     };
     let groups = if def.type_champ == TypeChamp::LinkedDropDownList {
@@ -426,12 +456,24 @@ fn stored_shown(def: &ChampDefRow, value: &Value) -> Shown {
                 ..Shown::default()
             }
         }
-        (TypeChamp::Phone | TypeChamp::DecimalNumber | TypeChamp::Iban | TypeChamp::Siret, v) => {
-            Shown {
-                value: domain::display(t, v),
-                ..Shown::default()
-            }
-        }
+        (
+            TypeChamp::Pays | TypeChamp::Regions | TypeChamp::Departements | TypeChamp::Epci,
+            Value::Object(o),
+        ) => Shown {
+            value: o.get("code").map(text).unwrap_or_default(),
+            ..Shown::default()
+        },
+        (
+            TypeChamp::Phone
+            | TypeChamp::DecimalNumber
+            | TypeChamp::Iban
+            | TypeChamp::Siret
+            | TypeChamp::Communes,
+            v,
+        ) => Shown {
+            value: domain::display(t, v),
+            ..Shown::default()
+        },
         (_, v) => Shown {
             value: text(v),
             ..Shown::default()
@@ -468,6 +510,7 @@ impl FormView {
         defs: &RevisionDefs,
         values: &HashMap<i64, Value>,
         individual: Option<&IndividualRow>,
+        geo: &GeoIndex,
     ) -> Self {
         let identity = for_individual.then(|| IdentityView {
             civilite: individual.map(|i| i.civilite.clone()).unwrap_or_default(),
@@ -482,7 +525,7 @@ impl FormView {
                     .get(&def.stable_id)
                     .map(|v| stored_shown(def, v))
                     .unwrap_or_default();
-                field(def, shown, None)
+                field(def, shown, None, geo)
             })
             .collect();
         FormView { identity, fields }
@@ -494,6 +537,7 @@ impl FormView {
         defs: &RevisionDefs,
         raw: &RawForm,
         errors: &FormErrors,
+        geo: &GeoIndex,
     ) -> Self {
         let typed = |name: &str| raw.get(name).unwrap_or("").to_owned();
         let error = |name: &str| errors.get(name).map(str::to_owned);
@@ -507,7 +551,7 @@ impl FormView {
         });
         let fields = defs
             .public()
-            .map(|def| field(def, typed_shown(def, raw), error(&def.field())))
+            .map(|def| field(def, typed_shown(def, raw), error(&def.field()), geo))
             .collect();
         FormView { identity, fields }
     }
