@@ -650,4 +650,27 @@ mod tests {
         assert!(raw.save_form(true).individual.is_some());
         assert!(raw.save_form(false).individual.is_none());
     }
+
+    #[test]
+    fn champs_of_several_controls_are_sent_as_lines() {
+        let raw = pairs(&[
+            ("champ_1", "Rouge"),
+            ("champ_1", "Bleu"),
+            ("champ_2", "Fruits"),
+            ("champ_2_secondary", "Poire"),
+            ("champ_3", "__autre__"),
+            ("champ_3_other", "Chocolat\nchaud"),
+            ("champ_4", "ligne 1\r\nligne 2"),
+            ("champ_5_secondary", "Pomme"),
+            ("action", "save"),
+        ]);
+        let form = raw.save_form(false);
+        let get = |id: i64| form.champs.get(&id).map(String::as_str);
+        assert_eq!(get(1), Some("Rouge\nBleu"));
+        assert_eq!(get(2), Some("Fruits\nPoire"));
+        assert_eq!(get(3), Some("__autre__\nChocolat chaud"));
+        // A single control keeps its lines (a textarea).
+        assert_eq!(get(4), Some("ligne 1\r\nligne 2"));
+        assert_eq!(get(5), Some("\nPomme"));
+    }
 }
