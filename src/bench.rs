@@ -93,7 +93,9 @@ fn sample(type_champ: TypeChamp, options: &[String]) -> String {
         | TypeChamp::Departements
         | TypeChamp::Communes
         | TypeChamp::Epci => String::new(),
-        TypeChamp::HeaderSection | TypeChamp::Explication => String::new(),
+        TypeChamp::HeaderSection | TypeChamp::Explication | TypeChamp::PieceJustificative => {
+            String::new()
+        }
     }
 }
 

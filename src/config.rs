@@ -20,6 +20,7 @@ pub struct Config {
     pub actors: ActorsConfig,
     #[serde(default)]
     pub geo: GeoConfig,
+    pub storage: StorageConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +89,19 @@ impl Default for GeoConfig {
 pub struct ActorsConfig {
     pub dossier_idle_seconds: u64,
     pub max_dossier_actors: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageConfig {
+    /// Where `LocalStorage` keeps the files (and its temporary uploads, under `tmp/`).
+    pub dir: PathBuf,
+    /// Largest accepted file, in bytes.
+    pub max_file_bytes: u64,
+    /// Files per pièce justificative champ.
+    pub max_files_per_champ: usize,
+    /// `"default"` (every file becomes safe) or `"eicar"` (files holding the EICAR test
+    /// string become infected).
+    pub virus_scanner: String,
 }
 
 /// A string that never shows in logs or `Debug` output (URLs carry passwords).

@@ -57,6 +57,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         Duration::from_secs(config.actors.dossier_idle_seconds),
         config.actors.max_dossier_actors,
     );
+    let storage = Arc::new(crate::storage::LocalStorage::new(&config.storage.dir));
     let state = AppState {
         db,
         config,
@@ -64,6 +65,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         groupes: Groupes::default(),
         bus,
         geo,
+        storage,
     };
     spawn_bus_pump(&state);
     Ok(state)

@@ -8,6 +8,7 @@ use demarches_actors::{Bus, Registry};
 use sqlx::PgPool;
 
 use crate::config::Config;
+use crate::storage::Storage;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,4 +19,6 @@ pub struct AppState {
     pub bus: Bus,
     /// Geographic referentials of the champs (the same index as the actors').
     pub geo: Arc<GeoIndex>,
+    /// Files of the pièces justificatives.
+    pub storage: Arc<dyn Storage>,
 }

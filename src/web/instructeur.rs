@@ -330,6 +330,10 @@ enum ChampView {
         /// A dossier link the instructeur may follow.
         link: Option<String>,
     },
+    Files {
+        libelle: String,
+        files: Vec<crate::web::pieces::FileView>,
+    },
 }
 
 struct ActionView {
@@ -405,10 +409,15 @@ async fn dossier_page(
         &crate::web::usager::form::linked_dossiers(&defs, &values),
     )
     .await?;
+    let mut files = crate::web::pieces::FileView::of_dossier(state, dossier.id).await?;
     let champs = defs
         .public()
         .map(|def| match def.type_champ {
             TypeChamp::HeaderSection => ChampView::Section(def.libelle.clone()),
+            TypeChamp::PieceJustificative => ChampView::Files {
+                libelle: def.libelle.clone(),
+                files: files.remove(&def.stable_id).unwrap_or_default(),
+            },
             TypeChamp::Explication => ChampView::Explication(def.libelle.clone()),
             type_champ => ChampView::Value {
                 libelle: def.libelle.clone(),

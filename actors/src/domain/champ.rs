@@ -43,11 +43,12 @@ pub enum TypeChamp {
     Epci,
     HeaderSection,
     Explication,
+    PieceJustificative,
 }
 
 impl TypeChamp {
     /// Every supported type, in the order of the editor's type picker.
-    pub const ALL: [TypeChamp; 28] = [
+    pub const ALL: [TypeChamp; 29] = [
         TypeChamp::Text,
         TypeChamp::Textarea,
         TypeChamp::IntegerNumber,
@@ -76,6 +77,7 @@ impl TypeChamp {
         TypeChamp::Epci,
         TypeChamp::HeaderSection,
         TypeChamp::Explication,
+        TypeChamp::PieceJustificative,
     ];
 
     /// DS `type_champ` name.
@@ -109,6 +111,7 @@ impl TypeChamp {
             TypeChamp::Epci => "epci",
             TypeChamp::HeaderSection => "header_section",
             TypeChamp::Explication => "explication",
+            TypeChamp::PieceJustificative => "piece_justificative",
         }
     }
 
@@ -143,6 +146,7 @@ impl TypeChamp {
             TypeChamp::Epci => "EPCI",
             TypeChamp::HeaderSection => "Titre de section",
             TypeChamp::Explication => "Explication",
+            TypeChamp::PieceJustificative => "Pièce justificative",
         }
     }
 
@@ -167,6 +171,12 @@ impl TypeChamp {
     /// A single box to check (checkbox, engagement): a mandatory one must be checked.
     pub const fn is_checkbox(self) -> bool {
         matches!(self, TypeChamp::Checkbox | TypeChamp::Engagement)
+    }
+
+    /// True for the file types: their value (a JSON list of attachment ids) is written by
+    /// uploads and deletions, never by the dossier form.
+    pub const fn is_file(self) -> bool {
+        matches!(self, TypeChamp::PieceJustificative)
     }
 }
 
@@ -465,6 +475,8 @@ pub fn validate_with(
         | TypeChamp::LinkedDropDownList
         | TypeChamp::HeaderSection
         | TypeChamp::Explication => return Ok(None),
+        // Files are attached by upload, not typed in the form.
+        TypeChamp::PieceJustificative => return Ok(None),
     };
     Ok(Some(stored))
 }
@@ -708,6 +720,11 @@ pub fn display(type_champ: TypeChamp, value: &Value) -> String {
             None => n.to_string(),
         },
         (TypeChamp::Phone, Value::String(s)) => format_phone(s),
+        (TypeChamp::PieceJustificative, Value::Array(files)) => match files.len() {
+            0 => String::new(),
+            1 => "1 fichier".to_owned(),
+            n => format!("{n} fichiers"),
+        },
         (TypeChamp::Iban, Value::String(s)) => groups_of(s, &[4; 9]),
         (TypeChamp::Siret, Value::String(s)) if s.len() == 14 => groups_of(s, &[3, 3, 3, 5]),
         (_, Value::Array(items)) => items
@@ -1175,13 +1192,18 @@ mod tests {
                 "communes",
                 "epci",
                 "header_section",
-                "explication"
+                "explication",
+                "piece_justificative"
             ]
         );
         assert_eq!(TypeChamp::Text.libelle(), "Texte court");
         assert_eq!(
             TypeChamp::LinkedDropDownList.libelle(),
             "Deux menus déroulants liés"
+        );
+        assert_eq!(
+            TypeChamp::PieceJustificative.libelle(),
+            "Pièce justificative"
         );
         let mut labels: Vec<&str> = TypeChamp::ALL.iter().map(|t| t.libelle()).collect();
         labels.sort_unstable();

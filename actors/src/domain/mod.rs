@@ -84,6 +84,6 @@ mod tests {
         assert!(validate_path("ete-2024").is_ok());
         assert!(check_strength("court", "a@b.fr").is_err());
         assert!(validate_individual("Mme", "Curie", "Marie").is_ok());
-        assert_eq!(TypeChamp::ALL.len(), 28);
+        assert_eq!(TypeChamp::ALL.len(), 29);
     }
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::queries::usager::IndividualRow;
 use crate::web::form::FormErrors;
+use crate::web::pieces::FileView;
 
 /// The fields of a submitted dossier form, exactly as typed.
 #[derive(Debug, Clone, Default)]
@@ -127,6 +128,8 @@ pub enum Widget {
     Linked,
     /// A select of codes and names (pays, régions, départements, EPCI).
     CodeSelect,
+    /// Pièce justificative: the files, and an upload form of its own.
+    File,
 }
 
 #[derive(Debug, Clone)]
@@ -164,9 +167,21 @@ pub struct ChampField {
     pub max: Option<i64>,
     pub maxlength: Option<u32>,
     pub error: Option<String>,
+    pub stable_id: i64,
+    /// Files of a pièce justificative.
+    pub files: Vec<FileView>,
 }
 
 impl ChampField {
+    pub fn is_file(&self) -> bool {
+        self.widget == Widget::File
+    }
+
+    /// The id of the champ's upload form (placed after the dossier form: forms don't nest).
+    pub fn upload_form_id(&self) -> String {
+        format!("{}-upload", self.name)
+    }
+
     pub fn is_selected(&self, option: &str) -> bool {
         self.value.trim() == option.trim()
     }
@@ -357,6 +372,7 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
             "Le nom de la commune, son code postal, ou les deux, par exemple « Coye-la-Forêt » ou « 60580 ».",
             "",
         ),
+        TypeChamp::PieceJustificative => (Widget::File, "file", "", ""),
     };
     let inputmode = match def.type_champ {
         TypeChamp::DecimalNumber => "decimal",
@@ -417,6 +433,8 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
         max: options.max,
         maxlength: options.character_limit,
         error,
+        stable_id: def.stable_id,
+        files: Vec::new(),
     }
 }
 
@@ -504,6 +522,14 @@ fn typed_shown(def: &ChampDefRow, raw: &RawForm) -> Shown {
 }
 
 impl FormView {
+    /// Adds the files of the pièces justificatives.
+    pub fn with_files(mut self, files: &HashMap<i64, Vec<FileView>>) -> Self {
+        for field in self.fields.iter_mut().filter(|f| f.is_file()) {
+            field.files = files.get(&field.stable_id).cloned().unwrap_or_default();
+        }
+        self
+    }
+
     /// The form as stored: current values prefilled.
     pub fn stored(
         for_individual: bool,
@@ -566,6 +592,8 @@ pub struct SummaryItem {
     pub value: String,
     /// A dossier link the viewer may follow.
     pub link: Option<String>,
+    /// Files of a pièce justificative.
+    pub files: Vec<FileView>,
 }
 
 /// The dossier numbers of the `dossier_link` champs of a dossier.
@@ -580,6 +608,7 @@ pub fn summary(
     defs: &RevisionDefs,
     values: &HashMap<i64, Value>,
     links: &HashMap<i64, String>,
+    files: &HashMap<i64, Vec<FileView>>,
 ) -> Vec<SummaryItem> {
     defs.public()
         .filter(|def| def.type_champ != TypeChamp::Explication)
@@ -598,6 +627,11 @@ pub fn summary(
                     .and_then(Value::as_i64)
                     .and_then(|id| links.get(&id).cloned()),
                 _ => None,
+            },
+            files: if def.type_champ.is_file() {
+                files.get(&def.stable_id).cloned().unwrap_or_default()
+            } else {
+                Vec::new()
             },
         })
         .collect()
