@@ -1226,6 +1226,17 @@ mod tests {
     }
 
     #[test]
+    fn piece_justificative_counts_files_and_is_not_typed() {
+        // The file count, not the attachment ids (the generic list display comes after).
+        let t = TypeChamp::PieceJustificative;
+        assert!(t.is_file() && t.has_value() && !t.is_geo() && !t.is_checkbox());
+        assert_eq!(display(t, &json!([])), "");
+        assert_eq!(display(t, &json!(["a1b2"])), "1 fichier");
+        assert_eq!(display(t, &json!(["a1b2", "c3d4"])), "2 fichiers");
+        assert_eq!(check(t, "n'importe quoi"), Ok(None));
+    }
+
+    #[test]
     fn has_value() {
         for t in TypeChamp::ALL {
             let layout = matches!(t, TypeChamp::HeaderSection | TypeChamp::Explication);
