@@ -18,6 +18,8 @@ pub struct Config {
     pub security: SecurityConfig,
     pub assets: AssetsConfig,
     pub actors: ActorsConfig,
+    #[serde(default)]
+    pub geo: GeoConfig,
     pub storage: StorageConfig,
 }
 
@@ -60,6 +62,27 @@ pub struct SecurityConfig {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AssetsConfig {
     pub dsfr_dir: PathBuf,
+}
+
+/// Files of the geographic referentials (see `geo.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct GeoConfig {
+    /// The `data` folder of `@etalab/decoupage-administratif`.
+    pub decoupage_dir: PathBuf,
+    /// `langs/fr.json` of `i18n-iso-countries`.
+    pub pays_file: PathBuf,
+}
+
+impl Default for GeoConfig {
+    fn default() -> Self {
+        GeoConfig {
+            decoupage_dir: PathBuf::from(
+                "var/npm/node_modules/@etalab/decoupage-administratif/data",
+            ),
+            pays_file: PathBuf::from("var/npm/node_modules/i18n-iso-countries/langs/fr.json"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -42,12 +42,14 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
     } else {
         Bus::redis(config.redis.url.expose())?
     };
+    let geo = Arc::new(crate::geo::load(&config.geo));
     let env = Arc::new(ActorEnv {
         db: db.clone(),
         bus: bus.clone(),
         revisions: RevisionCache::default(),
         routing: Routing::start(db.clone()),
         base_url: config.server.base_url.clone(),
+        geo: geo.clone(),
     });
     let registry = Registry::new(
         env,
@@ -62,6 +64,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         registry,
         groupes: Groupes::default(),
         bus,
+        geo,
         storage,
     };
     spawn_bus_pump(&state);

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use demarches_actors::domain::geo::GeoIndex;
 use demarches_actors::groupe::Groupes;
 use demarches_actors::{Bus, Registry};
 use sqlx::PgPool;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub registry: Registry,
     pub groupes: Groupes,
     pub bus: Bus,
+    /// Geographic referentials of the champs (the same index as the actors').
+    pub geo: Arc<GeoIndex>,
     /// Files of the pièces justificatives.
     pub storage: Arc<dyn Storage>,
 }

@@ -327,6 +327,8 @@ enum ChampView {
     Value {
         libelle: String,
         value: Option<String>,
+        /// A dossier link the instructeur may follow.
+        link: Option<String>,
     },
     Files {
         libelle: String,
@@ -401,6 +403,12 @@ async fn dossier_page(
             .await?
             .into_iter()
             .collect();
+    let links = crate::queries::dossier_link_urls(
+        &state.db,
+        user.id,
+        &crate::web::usager::form::linked_dossiers(&defs, &values),
+    )
+    .await?;
     let mut files = crate::web::pieces::FileView::of_dossier(state, dossier.id).await?;
     let champs = defs
         .public()
@@ -417,6 +425,11 @@ async fn dossier_page(
                     .get(&def.stable_id)
                     .map(|v| domain::display(type_champ, v))
                     .filter(|v| !v.is_empty()),
+                link: values
+                    .get(&def.stable_id)
+                    .filter(|_| type_champ == TypeChamp::DossierLink)
+                    .and_then(serde_json::Value::as_i64)
+                    .and_then(|id| links.get(&id).cloned()),
             },
         })
         .collect();

@@ -3,7 +3,7 @@
 //! of a dossier. Reads query PostgreSQL; every write goes through the dossier's actor
 //! (creation through `store::dossier::create`).
 
-mod form;
+pub(crate) mod form;
 
 use std::sync::Arc;
 
@@ -319,10 +319,14 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         None
     };
     let files = FileView::of_dossier(state, dossier.id).await?;
-    Ok(
-        FormView::stored(dossier.for_individual, &defs, &values, individual.as_ref())
-            .with_files(&files),
+    Ok(FormView::stored(
+        dossier.for_individual,
+        &defs,
+        &values,
+        individual.as_ref(),
+        &state.geo,
     )
+    .with_files(&files))
 }
 
 fn form_page(
@@ -489,7 +493,8 @@ async fn save(
         ),
     };
     let files = FileView::of_dossier(state, dossier.id).await?;
-    let form = FormView::submitted(dossier.for_individual, &defs, &raw, &errors).with_files(&files);
+    let form = FormView::submitted(dossier.for_individual, &defs, &raw, &errors, &state.geo)
+        .with_files(&files);
     let mut view = form_page(page, dossier, mode, form, &state.config.storage);
     view.errors = errors;
     view.alert = alert;
@@ -713,6 +718,12 @@ async fn show(
     }
     let defs = revision(&state, dossier.revision_id).await?;
     let values = queries::champ_values(&state.db, dossier.id).await?;
+    let links = crate::queries::dossier_link_urls(
+        &state.db,
+        user.0.id,
+        &form::linked_dossiers(&defs, &values),
+    )
+    .await?;
     let identity = if dossier.for_individual {
         queries::individual(&state.db, dossier.id).await?
     } else {
@@ -725,6 +736,7 @@ async fn show(
         items: form::summary(
             &defs,
             &values,
+            &links,
             &FileView::of_dossier(&state, dossier.id).await?,
         ),
         identity,

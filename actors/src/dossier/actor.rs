@@ -150,10 +150,29 @@ async fn attempt_once(
     } else {
         Vec::new()
     };
+    let existing_dossiers = match &act.command {
+        Command::Save(form) => {
+            let links = decide::dossier_links(state, form);
+            if links.is_empty() {
+                Vec::new()
+            } else {
+                sqlx::query_scalar("select id from dossiers where id = any($1)")
+                    .bind(&links)
+                    .fetch_all(&env.db)
+                    .await
+                    .map_err(|e| Retry::Fail(internal(e)))?
+            }
+        }
+        Command::Instruct { .. } | Command::AttachPiece { .. } | Command::DetachPiece { .. } => {
+            Vec::new()
+        }
+    };
     let ctx = DecideContext {
         accepts_deposits: true,
         route_to,
         base_url: &env.base_url,
+        existing_dossiers: &existing_dossiers,
+        geo: &env.geo,
         unusable_files: &unusable_files,
     };
     let decision = decide::decide(state, act, ctx).map_err(Retry::Fail)?;

@@ -20,6 +20,11 @@ pub struct Context<'a> {
     /// The groupe a deposit is routed to.
     pub route_to: Option<i64>,
     pub base_url: &'a str,
+    /// Which of the dossier numbers typed in `dossier_link` champs exist (looked up by
+    /// the caller, see [`dossier_links`]).
+    pub existing_dossiers: &'a [i64],
+    /// The geographic referentials.
+    pub geo: &'a crate::domain::geo::GeoIndex,
     /// Ids of this dossier's files that do not count (infected or corrupt).
     pub unusable_files: &'a [String],
 }
@@ -112,6 +117,21 @@ fn usager_mail(
     (key, mail)
 }
 
+/// The dossier numbers typed in the `dossier_link` champs of a save, to look up
+/// before deciding.
+pub fn dossier_links(state: &DossierState, form: &SaveForm) -> Vec<i64> {
+    state
+        .defs
+        .public()
+        .filter(|d| d.type_champ == domain::TypeChamp::DossierLink)
+        .filter_map(|d| form.champs.get(&d.stable_id))
+        .filter_map(|raw| {
+            let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
 fn decide_save(
     state: &DossierState,
     act: &Act,
@@ -157,7 +177,12 @@ fn decide_save(
             None if form.full_form => "",
             None => continue,
         };
-        match domain::validate(&def.def(), raw) {
+        let exists = |n: i64| ctx.existing_dossiers.contains(&n);
+        let lookups = domain::Lookups {
+            dossier_exists: &exists,
+            geo: ctx.geo,
+        };
+        match domain::validate_with(&def.def(), raw, lookups) {
             Ok(Some(value)) => {
                 if state.values.get(&def.stable_id) != Some(&value) {
                     upsert.push((def.stable_id, value.clone()));
@@ -468,6 +493,8 @@ mod tests {
         accepts_deposits: true,
         route_to: Some(7),
         base_url: "http://localhost:8080",
+        existing_dossiers: &[],
+        geo: &crate::domain::geo::EMPTY_GEO,
         unusable_files: &[],
     };
 

@@ -32,8 +32,8 @@ struct ChampsPage {
 }
 
 impl ChampsPage {
-    fn types(&self) -> [TypeChamp; TypeChamp::ALL.len()] {
-        TypeChamp::ALL
+    fn types(&self) -> &'static [TypeChamp] {
+        &TypeChamp::ALL
     }
     fn is_last(&self, champ: &DraftChamp) -> bool {
         i64::from(champ.position) + 1 >= self.total
@@ -51,8 +51,8 @@ struct ChampEditPage {
 }
 
 impl ChampEditPage {
-    fn types(&self) -> [TypeChamp; TypeChamp::ALL.len()] {
-        TypeChamp::ALL
+    fn types(&self) -> &'static [TypeChamp] {
+        &TypeChamp::ALL
     }
 }
 
