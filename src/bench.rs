@@ -64,7 +64,38 @@ fn sample(type_champ: TypeChamp, options: &[String]) -> String {
         TypeChamp::DropDownList => options.first().cloned().unwrap_or_default(),
         TypeChamp::Email => "contact@jardins.example.fr".to_owned(),
         TypeChamp::Phone => "01 23 45 67 89".to_owned(),
-        TypeChamp::HeaderSection | TypeChamp::Explication => String::new(),
+        TypeChamp::DecimalNumber => "12,5".to_owned(),
+        TypeChamp::Datetime => "2027-03-01T14:30".to_owned(),
+        TypeChamp::Engagement => "on".to_owned(),
+        TypeChamp::YesNo => "true".to_owned(),
+        TypeChamp::Civilite => "Mme".to_owned(),
+        TypeChamp::MultipleDropDownList => options.first().cloned().unwrap_or_default(),
+        TypeChamp::LinkedDropDownList => {
+            let primary = options
+                .first()
+                .and_then(|l| demarches_actors::domain::champ::linked_primary(l))
+                .unwrap_or_default();
+            let secondary = options
+                .get(1)
+                .filter(|l| demarches_actors::domain::champ::linked_primary(l).is_none())
+                .cloned()
+                .unwrap_or_default();
+            format!("{primary}\n{secondary}")
+        }
+        TypeChamp::Address => "20 avenue de Ségur, 75007 Paris".to_owned(),
+        TypeChamp::Siret => "73282932000074".to_owned(),
+        TypeChamp::Rna => "W751234567".to_owned(),
+        TypeChamp::Iban => "FR7630006000011234567890189".to_owned(),
+        TypeChamp::Formatted
+        | TypeChamp::DossierLink
+        | TypeChamp::Pays
+        | TypeChamp::Regions
+        | TypeChamp::Departements
+        | TypeChamp::Communes
+        | TypeChamp::Epci => String::new(),
+        TypeChamp::HeaderSection | TypeChamp::Explication | TypeChamp::PieceJustificative => {
+            String::new()
+        }
     }
 }
 

@@ -18,6 +18,9 @@ pub struct Config {
     pub security: SecurityConfig,
     pub assets: AssetsConfig,
     pub actors: ActorsConfig,
+    #[serde(default)]
+    pub geo: GeoConfig,
+    pub storage: StorageConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,10 +73,44 @@ fn default_logic_wasm() -> PathBuf {
     PathBuf::from("var/wasm/logic.wasm")
 }
 
+/// Files of the geographic referentials (see `geo.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct GeoConfig {
+    /// The `data` folder of `@etalab/decoupage-administratif`.
+    pub decoupage_dir: PathBuf,
+    /// `langs/fr.json` of `i18n-iso-countries`.
+    pub pays_file: PathBuf,
+}
+
+impl Default for GeoConfig {
+    fn default() -> Self {
+        GeoConfig {
+            decoupage_dir: PathBuf::from(
+                "var/npm/node_modules/@etalab/decoupage-administratif/data",
+            ),
+            pays_file: PathBuf::from("var/npm/node_modules/i18n-iso-countries/langs/fr.json"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ActorsConfig {
     pub dossier_idle_seconds: u64,
     pub max_dossier_actors: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageConfig {
+    /// Where `LocalStorage` keeps the files (and its temporary uploads, under `tmp/`).
+    pub dir: PathBuf,
+    /// Largest accepted file, in bytes.
+    pub max_file_bytes: u64,
+    /// Files per pièce justificative champ.
+    pub max_files_per_champ: usize,
+    /// `"default"` (every file becomes safe) or `"eicar"` (files holding the EICAR test
+    /// string become infected).
+    pub virus_scanner: String,
 }
 
 /// A string that never shows in logs or `Debug` output (URLs carry passwords).

@@ -152,6 +152,12 @@ fn demo_champs() -> Vec<NewChamp> {
             )
         },
         champ(
+            TypeChamp::PieceJustificative,
+            "Budget prévisionnel",
+            "Joignez le budget du projet (PDF, tableur…).",
+            false,
+        ),
+        champ(
             TypeChamp::Checkbox,
             "J’atteste sur l’honneur l’exactitude des informations fournies",
             "",

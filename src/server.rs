@@ -42,12 +42,14 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
     } else {
         Bus::redis(config.redis.url.expose())?
     };
+    let geo = Arc::new(crate::geo::load(&config.geo));
     let env = Arc::new(ActorEnv {
         db: db.clone(),
         bus: bus.clone(),
         revisions: RevisionCache::default(),
         routing: Routing::start(db.clone()),
         base_url: config.server.base_url.clone(),
+        geo: geo.clone(),
     });
     let registry = Registry::new(
         env,
@@ -55,12 +57,15 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         Duration::from_secs(config.actors.dossier_idle_seconds),
         config.actors.max_dossier_actors,
     );
+    let storage = Arc::new(crate::storage::LocalStorage::new(&config.storage.dir));
     let state = AppState {
         db,
         config,
         registry,
         groupes: Groupes::default(),
         bus,
+        geo,
+        storage,
     };
     spawn_bus_pump(&state);
     Ok(state)

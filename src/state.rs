@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use demarches_actors::domain::geo::GeoIndex;
 use demarches_actors::groupe::Groupes;
 use demarches_actors::{Bus, Registry};
 use sqlx::PgPool;
 
 use crate::config::Config;
+use crate::storage::Storage;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,4 +17,8 @@ pub struct AppState {
     pub registry: Registry,
     pub groupes: Groupes,
     pub bus: Bus,
+    /// Geographic referentials of the champs (the same index as the actors').
+    pub geo: Arc<GeoIndex>,
+    /// Files of the pièces justificatives.
+    pub storage: Arc<dyn Storage>,
 }

@@ -1,4 +1,4 @@
-//! The background worker: delivers the outbox, woken by `LISTEN demarches_worker`
+//! The background worker: delivers the outbox and runs the jobs (`jobs.rs`), woken by `LISTEN demarches_worker`
 //! (a trigger notifies on every insert) with a periodic poll as a safety net.
 //! Runs inside `serve` or alone as `demarches worker`.
 
@@ -11,13 +11,21 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::mail::dispatcher::deliver_due;
 use crate::mail::transport::Transport;
+use crate::storage::scan::{self, VirusScanner};
+use crate::storage::{LocalStorage, Storage};
 
 const POLL: Duration = Duration::from_secs(5);
+/// Temporary uploads older than this were cut by a crash.
+const TMP_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 pub struct Worker {
     db: sqlx::PgPool,
     config: Arc<Config>,
     transport: Transport,
+    storage: Arc<dyn Storage>,
+    local: LocalStorage,
+    scanner: Box<dyn VirusScanner>,
     wake: Arc<Notify>,
 }
 
@@ -25,10 +33,16 @@ impl Worker {
     pub fn new(db: sqlx::PgPool, config: Arc<Config>) -> anyhow::Result<Self> {
         let transport = Transport::from_config(&config.mail)?;
         tracing::info!(transport = transport.describe(), "mail transport ready");
+        let local = LocalStorage::new(&config.storage.dir);
+        let storage: Arc<dyn Storage> = Arc::new(local.clone());
+        let scanner = scan::from_config(&config.storage.virus_scanner)?;
         Ok(Self {
             db,
             config,
             transport,
+            storage,
+            local,
+            scanner,
             wake: Arc::new(Notify::new()),
         })
     }
@@ -38,7 +52,23 @@ impl Worker {
         let wake = self.wake.clone();
         let db = self.db.clone();
         tokio::spawn(async move { listen(db, wake).await });
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
+            if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
+                last_sweep = Some(std::time::Instant::now());
+                match self.local.sweep_tmp(TMP_MAX_AGE).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "stale temporary uploads removed"),
+                    Err(err) => tracing::warn!(error = %err, "temporary uploads sweep failed"),
+                }
+            }
+            let jobs = match crate::jobs::run_due(&self.db, &*self.storage, &*self.scanner).await {
+                Ok(pass) => pass.done + pass.failed,
+                Err(err) => {
+                    tracing::warn!(error = %err, "jobs pass failed");
+                    0
+                }
+            };
             match deliver_due(
                 &self.db,
                 &self.transport,
@@ -51,6 +81,7 @@ impl Worker {
                     tracing::debug!(sent = pass.sent, failed = pass.failed, "outbox pass");
                     continue;
                 }
+                Ok(_) if jobs > 0 => continue,
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "outbox pass failed"),
             }

@@ -471,7 +471,7 @@ async fn closed_demarche_refuses_the_deposit() {
             Some(("action", "submit")),
         )
         .await;
-    assert_eq!(refused.status, 422);
+    assert_eq!(refused.status, 422, "{}", refused.body);
     assert_eq!(
         refused.text("#form-alert").as_deref(),
         Some("Cette démarche est close : le dossier ne peut plus être déposé.")

@@ -13,6 +13,8 @@ pub struct ActorEnv {
     pub routing: Routing,
     /// Absolute base URL for links in e-mails.
     pub base_url: String,
+    /// Geographic referentials of the champs (loaded once at startup).
+    pub geo: std::sync::Arc<crate::domain::geo::GeoIndex>,
 }
 
 impl ActorEnv {

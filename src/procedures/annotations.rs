@@ -1,11 +1,38 @@
 //! Annotations privées of the draft revision (FEATURES §5): champs only instructeurs see
 //! and fill on the dossier page, stored in `types_de_champ` with `private = true`. Same
-//! types and rules as the form's champs (`form_builder::check`); added at the end, removed.
+//! rules as the form's champs (`form_builder::check`), for the types of [`TYPES`]; added at
+//! the end, removed.
 
+use demarches_actors::domain::TypeChamp;
 use sqlx::PgConnection;
 
 use super::form_builder::{DraftChamp, NewChamp, check, options_json};
 use super::{EditError, lock_procedure};
+
+/// The types an annotation may have: those the instructeur fills with a single control on the
+/// dossier page (files and champs of several controls stay on the usager's form).
+pub const TYPES: [TypeChamp; 20] = [
+    TypeChamp::Text,
+    TypeChamp::Textarea,
+    TypeChamp::IntegerNumber,
+    TypeChamp::DecimalNumber,
+    TypeChamp::Date,
+    TypeChamp::Datetime,
+    TypeChamp::Checkbox,
+    TypeChamp::YesNo,
+    TypeChamp::DropDownList,
+    TypeChamp::Email,
+    TypeChamp::Phone,
+    TypeChamp::Address,
+    TypeChamp::Siret,
+    TypeChamp::Rna,
+    TypeChamp::Iban,
+    TypeChamp::Formatted,
+    TypeChamp::DossierLink,
+    TypeChamp::Engagement,
+    TypeChamp::HeaderSection,
+    TypeChamp::Explication,
+];
 
 /// The annotations of the draft revision, in order.
 pub async fn list_draft(
@@ -47,7 +74,19 @@ pub async fn add(
     procedure_id: i64,
     champ: NewChamp,
 ) -> Result<i64, EditError> {
-    let errors = check(&champ);
+    let mut errors = check(&champ);
+    if !TYPES.contains(&champ.type_champ) {
+        errors.insert(
+            0,
+            super::FieldError::new(
+                "type_champ",
+                format!(
+                    "Le type « {} » n’est pas proposé pour une annotation privée.",
+                    champ.type_champ.libelle()
+                ),
+            ),
+        );
+    }
     if !errors.is_empty() {
         return Err(EditError::Invalid(errors));
     }

@@ -1,7 +1,7 @@
 //! The form builder: public champs of the DRAFT revision (FEATURES §4.2 editor
 //! operations). Published revisions are never touched; positions stay 0..n-1.
 
-use demarches_actors::domain::champ::{ChampOptions, TypeChamp};
+use demarches_actors::domain::champ::{ChampOptions, TypeChamp, linked_primary};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
@@ -9,6 +9,11 @@ use sqlx::PgConnection;
 use super::{EditError, FieldError, lock_procedure};
 
 pub const EMPTY_DROP_DOWN: &str = "Ajoutez au moins une option à la liste.";
+pub const EMPTY_LINKED: &str =
+    "Ajoutez au moins une valeur principale, sous la forme --Valeur principale--.";
+pub const ORPHAN_SECONDARY: &str =
+    "Chaque valeur secondaire doit suivre une valeur principale (--Valeur principale--).";
+pub const NO_CHARACTER_KIND: &str = "Choisissez au moins un type de caractères autorisés.";
 const LIBELLE_MAX: usize = 500;
 
 /// A champ definition to add or to write over an existing one.
@@ -36,6 +41,19 @@ pub struct ChampInput {
     pub min: String,
     pub max: String,
     pub character_limit: String,
+    /// Simple drop-down: « Autre » allowed (a checkbox).
+    pub drop_down_other: Option<String>,
+    /// Header section: "1", "2" or "3".
+    pub header_level: String,
+    /// Explication: folded text (a checkbox).
+    pub collapsible_explanation_enabled: Option<String>,
+    pub collapsible_explanation_text: String,
+    /// Champ formaté: allowed characters (checkboxes) and length bounds.
+    pub letters_accepted: Option<String>,
+    pub numbers_accepted: Option<String>,
+    pub special_characters_accepted: Option<String>,
+    pub min_character_length: String,
+    pub max_character_length: String,
 }
 
 impl ChampInput {
@@ -60,7 +78,28 @@ impl ChampInput {
             min: o.min.map(|n| n.to_string()).unwrap_or_default(),
             max: o.max.map(|n| n.to_string()).unwrap_or_default(),
             character_limit: o.character_limit.map(|n| n.to_string()).unwrap_or_default(),
+            drop_down_other: o.drop_down_other.then(on),
+            header_level: o.header_level().to_string(),
+            collapsible_explanation_enabled: o.collapsible_explanation_enabled.then(on),
+            collapsible_explanation_text: o.collapsible_explanation_text.clone(),
+            letters_accepted: o.letters_accepted.then(on),
+            numbers_accepted: o.numbers_accepted.then(on),
+            special_characters_accepted: o.special_characters_accepted.then(on),
+            min_character_length: o
+                .min_character_length
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            max_character_length: o
+                .max_character_length
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
         }
+    }
+
+    /// The header level typed, for the level picker.
+    pub fn is_header_level(&self, level: &str) -> bool {
+        let typed = self.header_level.trim();
+        typed == level || (typed.is_empty() && level == "1")
     }
 
     pub fn is_mandatory(&self) -> bool {
@@ -84,6 +123,53 @@ impl ChampInput {
         match type_champ {
             Some(TypeChamp::DropDownList) => {
                 options.drop_down_options = ChampOptions::parse_drop_down(&self.drop_down_options);
+                options.drop_down_other = self.drop_down_other.is_some();
+            }
+            Some(TypeChamp::MultipleDropDownList) => {
+                options.drop_down_options = ChampOptions::parse_drop_down(&self.drop_down_options);
+            }
+            Some(TypeChamp::LinkedDropDownList) => {
+                options.drop_down_options = ChampOptions::parse_linked(&self.drop_down_options);
+            }
+            Some(TypeChamp::HeaderSection) => {
+                options.header_level = match self.header_level.trim() {
+                    "" | "1" => Some(1),
+                    "2" => Some(2),
+                    "3" => Some(3),
+                    _ => {
+                        errors.push(FieldError::new(
+                            "header_level",
+                            "Choisissez un niveau de titre entre 1 et 3.",
+                        ));
+                        None
+                    }
+                };
+            }
+            Some(TypeChamp::Explication) => {
+                options.collapsible_explanation_enabled =
+                    self.collapsible_explanation_enabled.is_some();
+                options.collapsible_explanation_text = self
+                    .collapsible_explanation_text
+                    .replace("\r\n", "\n")
+                    .trim()
+                    .to_owned();
+            }
+            Some(TypeChamp::Formatted) => {
+                options.letters_accepted = self.letters_accepted.is_some();
+                options.numbers_accepted = self.numbers_accepted.is_some();
+                options.special_characters_accepted = self.special_characters_accepted.is_some();
+                options.min_character_length = parse_length(
+                    &self.min_character_length,
+                    "min_character_length",
+                    "La longueur minimale",
+                    &mut errors,
+                );
+                options.max_character_length = parse_length(
+                    &self.max_character_length,
+                    "max_character_length",
+                    "La longueur maximale",
+                    &mut errors,
+                );
             }
             Some(TypeChamp::IntegerNumber) => {
                 options.min = parse_integer(&self.min, "min", "Le minimum", &mut errors);
@@ -118,6 +204,32 @@ impl ChampInput {
         match champ {
             Some(champ) if errors.is_empty() => Ok(champ),
             _ => Err(errors),
+        }
+    }
+}
+
+fn on() -> String {
+    "on".to_owned()
+}
+
+fn parse_length(
+    raw: &str,
+    field: &'static str,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<u32> {
+    let raw = compact(raw);
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<u32>() {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            errors.push(FieldError::new(
+                field,
+                format!("{name} doit être un nombre entier positif."),
+            ));
+            None
         }
     }
 }
@@ -162,8 +274,31 @@ pub fn check(champ: &NewChamp) -> Vec<FieldError> {
     }
     let o = &champ.options;
     match champ.type_champ {
-        TypeChamp::DropDownList if o.drop_down_options.is_empty() => {
+        TypeChamp::DropDownList | TypeChamp::MultipleDropDownList
+            if o.drop_down_options.is_empty() =>
+        {
             errors.push(FieldError::new("drop_down_options", EMPTY_DROP_DOWN));
+        }
+        TypeChamp::LinkedDropDownList => {
+            let first = o.drop_down_options.first();
+            if first.is_some_and(|l| linked_primary(l).is_none()) {
+                errors.push(FieldError::new("drop_down_options", ORPHAN_SECONDARY));
+            } else if o.linked_groups().is_empty() {
+                errors.push(FieldError::new("drop_down_options", EMPTY_LINKED));
+            }
+        }
+        TypeChamp::Formatted => {
+            if !(o.letters_accepted || o.numbers_accepted || o.special_characters_accepted) {
+                errors.push(FieldError::new("letters_accepted", NO_CHARACTER_KIND));
+            }
+            if let (Some(min), Some(max)) = (o.min_character_length, o.max_character_length)
+                && min > max
+            {
+                errors.push(FieldError::new(
+                    "max_character_length",
+                    "La longueur maximale doit être supérieure ou égale à la longueur minimale.",
+                ));
+            }
         }
         TypeChamp::IntegerNumber => {
             if let (Some(min), Some(max)) = (o.min, o.max)
@@ -185,11 +320,50 @@ pub fn check(champ: &NewChamp) -> Vec<FieldError> {
 pub fn options_json(type_champ: TypeChamp, options: &ChampOptions) -> Value {
     let mut map = Map::new();
     match type_champ {
-        TypeChamp::DropDownList => {
+        TypeChamp::DropDownList
+        | TypeChamp::MultipleDropDownList
+        | TypeChamp::LinkedDropDownList => {
             map.insert(
                 "drop_down_options".to_owned(),
                 Value::from(options.drop_down_options.clone()),
             );
+            if type_champ == TypeChamp::DropDownList && options.drop_down_other {
+                map.insert("drop_down_other".to_owned(), Value::Bool(true));
+            }
+        }
+        TypeChamp::HeaderSection => {
+            map.insert(
+                "header_level".to_owned(),
+                Value::from(options.header_level()),
+            );
+        }
+        TypeChamp::Explication if options.collapsible_explanation_enabled => {
+            map.insert(
+                "collapsible_explanation_enabled".to_owned(),
+                Value::Bool(true),
+            );
+            map.insert(
+                "collapsible_explanation_text".to_owned(),
+                Value::from(options.collapsible_explanation_text.clone()),
+            );
+        }
+        TypeChamp::Formatted => {
+            for (key, on) in [
+                ("letters_accepted", options.letters_accepted),
+                ("numbers_accepted", options.numbers_accepted),
+                (
+                    "special_characters_accepted",
+                    options.special_characters_accepted,
+                ),
+            ] {
+                map.insert(key.to_owned(), Value::Bool(on));
+            }
+            if let Some(n) = options.min_character_length {
+                map.insert("min_character_length".to_owned(), Value::from(n));
+            }
+            if let Some(n) = options.max_character_length {
+                map.insert("max_character_length".to_owned(), Value::from(n));
+            }
         }
         TypeChamp::IntegerNumber => {
             if let Some(min) = options.min {
@@ -226,10 +400,45 @@ impl DraftChamp {
     pub fn options_summary(&self) -> String {
         let o = &self.options;
         match self.type_champ {
-            TypeChamp::DropDownList => match o.drop_down_options.len() {
-                1 => "1 option".to_owned(),
-                n => format!("{n} options"),
+            TypeChamp::DropDownList | TypeChamp::MultipleDropDownList => {
+                let count = match o.drop_down_options.len() {
+                    1 => "1 option".to_owned(),
+                    n => format!("{n} options"),
+                };
+                if o.drop_down_other {
+                    format!("{count} et « Autre »")
+                } else {
+                    count
+                }
+            }
+            TypeChamp::LinkedDropDownList => match o.linked_groups().len() {
+                1 => "1 valeur principale".to_owned(),
+                n => format!("{n} valeurs principales"),
             },
+            TypeChamp::HeaderSection => format!("niveau {}", o.header_level()),
+            TypeChamp::Explication if o.collapsible_explanation_enabled => {
+                "texte repliable".to_owned()
+            }
+            TypeChamp::Formatted => {
+                let mut kinds = Vec::new();
+                if o.letters_accepted {
+                    kinds.push("lettres");
+                }
+                if o.numbers_accepted {
+                    kinds.push("chiffres");
+                }
+                if o.special_characters_accepted {
+                    kinds.push("caractères spéciaux");
+                }
+                let mut text = kinds.join(", ");
+                match (o.min_character_length, o.max_character_length) {
+                    (Some(lo), Some(hi)) => text.push_str(&format!(", {lo} à {hi} caractères")),
+                    (Some(lo), None) => text.push_str(&format!(", au moins {lo} caractères")),
+                    (None, Some(hi)) => text.push_str(&format!(", au plus {hi} caractères")),
+                    (None, None) => {}
+                }
+                text
+            }
             TypeChamp::IntegerNumber => match (o.min, o.max) {
                 (Some(lo), Some(hi)) => format!("entre {lo} et {hi}"),
                 (Some(lo), None) => format!("au moins {lo}"),
@@ -573,5 +782,82 @@ mod tests {
         i.libelle = " ".into();
         let fields: Vec<_> = i.parse().unwrap_err().iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["type_champ", "libelle"]);
+    }
+
+    #[test]
+    fn linked_drop_down_syntax() {
+        let mut i = input("linked_drop_down_list");
+        i.drop_down_options = "Pomme\n--Fruits--\n".into();
+        assert_eq!(i.parse().unwrap_err()[0].message, ORPHAN_SECONDARY);
+        i.drop_down_options = " \n".into();
+        assert_eq!(i.parse().unwrap_err()[0].message, EMPTY_LINKED);
+        i.drop_down_options = "--Fruits--\nPomme\n--Légumes--\nPomme\n".into();
+        let c = i.parse().unwrap();
+        assert_eq!(c.options.linked_groups().len(), 2);
+        assert_eq!(
+            options_json(c.type_champ, &c.options),
+            json!({"drop_down_options": ["--Fruits--", "Pomme", "--Légumes--", "Pomme"]})
+        );
+    }
+
+    #[test]
+    fn drop_down_other_and_multiple() {
+        let mut i = input("drop_down_list");
+        i.drop_down_options = "A\nB".into();
+        i.drop_down_other = Some("on".into());
+        let c = i.parse().unwrap();
+        assert_eq!(
+            options_json(c.type_champ, &c.options),
+            json!({"drop_down_options": ["A", "B"], "drop_down_other": true})
+        );
+        let mut m = input("multiple_drop_down_list");
+        m.drop_down_other = Some("on".into());
+        assert_eq!(m.parse().unwrap_err()[0].message, EMPTY_DROP_DOWN);
+        m.drop_down_options = "A".into();
+        let c = m.parse().unwrap();
+        assert_eq!(
+            options_json(c.type_champ, &c.options),
+            json!({"drop_down_options": ["A"]})
+        );
+    }
+
+    #[test]
+    fn header_explication_and_formatted_options() {
+        let mut h = input("header_section");
+        h.header_level = "4".into();
+        assert_eq!(h.parse().unwrap_err()[0].field, "header_level");
+        h.header_level = "2".into();
+        let c = h.parse().unwrap();
+        assert_eq!(
+            options_json(c.type_champ, &c.options),
+            json!({"header_level": 2})
+        );
+
+        let mut e = input("explication");
+        e.collapsible_explanation_enabled = Some("on".into());
+        e.collapsible_explanation_text = " Détails\r\nici ".into();
+        let c = e.parse().unwrap();
+        assert_eq!(
+            options_json(c.type_champ, &c.options),
+            json!({"collapsible_explanation_enabled": true,
+                   "collapsible_explanation_text": "Détails\nici"})
+        );
+
+        let mut f = input("formatted");
+        assert_eq!(f.parse().unwrap_err()[0].message, NO_CHARACTER_KIND);
+        f.numbers_accepted = Some("on".into());
+        f.min_character_length = "5".into();
+        f.max_character_length = "3".into();
+        assert_eq!(f.parse().unwrap_err()[0].field, "max_character_length");
+        f.max_character_length = "0".into();
+        assert_eq!(f.parse().unwrap_err()[0].field, "max_character_length");
+        f.max_character_length = "5".into();
+        let c = f.parse().unwrap();
+        assert_eq!(
+            options_json(c.type_champ, &c.options),
+            json!({"letters_accepted": false, "numbers_accepted": true,
+                   "special_characters_accepted": false,
+                   "min_character_length": 5, "max_character_length": 5})
+        );
     }
 }

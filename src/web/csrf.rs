@@ -95,3 +95,50 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         })
     }
 }
+
+/// A `multipart/form-data` body whose first field, `authenticity_token`, matched the CSRF
+/// cookie. Only that field is read here; the handler streams the other fields (files).
+pub struct CsrfMultipart(pub actix_multipart::Multipart);
+
+/// The token field is short; anything longer is not a token.
+const TOKEN_MAX: usize = 256;
+
+impl FromRequest for CsrfMultipart {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        use futures_util::TryStreamExt;
+
+        let expected = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned());
+        let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
+        Box::pin(async move {
+            let expected = expected.ok_or(AppError::Csrf)?;
+            let mut field = multipart
+                .try_next()
+                .await
+                .map_err(|e| AppError::BadRequest(e.to_string()))?
+                .ok_or(AppError::Csrf)?;
+            if field.name() != Some(CSRF_FIELD) {
+                return Err(AppError::Csrf);
+            }
+            let mut sent = Vec::new();
+            while let Some(chunk) = field
+                .try_next()
+                .await
+                .map_err(|e| AppError::BadRequest(e.to_string()))?
+            {
+                sent.extend_from_slice(&chunk);
+                if sent.len() > TOKEN_MAX {
+                    return Err(AppError::Csrf);
+                }
+            }
+            drop(field);
+            let sent = std::str::from_utf8(&sent).map_err(|_| AppError::Csrf)?;
+            if !constant_time_eq(sent, &expected) {
+                return Err(AppError::Csrf);
+            }
+            Ok(CsrfMultipart(multipart))
+        })
+    }
+}

@@ -335,6 +335,12 @@ enum ChampView {
     Value {
         libelle: String,
         value: Option<String>,
+        /// A dossier link the instructeur may follow.
+        link: Option<String>,
+    },
+    Files {
+        libelle: String,
+        files: Vec<crate::web::pieces::FileView>,
     },
 }
 
@@ -409,11 +415,22 @@ async fn dossier_page(
             .into_iter()
             .collect();
     let hidden = defs.hidden_public(&values);
+    let links = crate::queries::dossier_link_urls(
+        &state.db,
+        user.id,
+        &crate::web::usager::form::linked_dossiers(&defs, &values),
+    )
+    .await?;
+    let mut files = crate::web::pieces::FileView::of_dossier(state, dossier.id).await?;
     let champs = defs
         .public()
         .filter(|def| !hidden.contains(&def.stable_id))
         .map(|def| match def.type_champ {
             TypeChamp::HeaderSection => ChampView::Section(def.libelle.clone()),
+            TypeChamp::PieceJustificative => ChampView::Files {
+                libelle: def.libelle.clone(),
+                files: files.remove(&def.stable_id).unwrap_or_default(),
+            },
             TypeChamp::Explication => ChampView::Explication(def.libelle.clone()),
             type_champ => ChampView::Value {
                 libelle: def.libelle.clone(),
@@ -421,6 +438,11 @@ async fn dossier_page(
                     .get(&def.stable_id)
                     .map(|v| domain::display(type_champ, v))
                     .filter(|v| !v.is_empty()),
+                link: values
+                    .get(&def.stable_id)
+                    .filter(|_| type_champ == TypeChamp::DossierLink)
+                    .and_then(serde_json::Value::as_i64)
+                    .and_then(|id| links.get(&id).cloned()),
             },
         })
         .collect();

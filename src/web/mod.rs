@@ -8,6 +8,7 @@ pub mod error;
 pub mod form;
 pub mod instructeur;
 pub mod page;
+pub mod pieces;
 pub mod session;
 pub mod usager;
 
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
     accounts::routes(cfg);
     admin::routes(cfg);
     usager::routes(cfg);
+    pieces::routes(cfg);
     instructeur::routes(cfg);
     if config.dev_pages() {
         dev::routes(cfg);

@@ -3,7 +3,7 @@
 //! of a dossier. Reads query PostgreSQL; every write goes through the dossier's actor
 //! (creation through `store::dossier::create`).
 
-mod form;
+pub(crate) mod form;
 
 use std::sync::Arc;
 
@@ -27,6 +27,7 @@ use crate::web::form::FormErrors;
 use crate::web::page::{
     FlashKind, Page, redirect, redirect_with, render, render_status, url_encode,
 };
+use crate::web::pieces::FileView;
 use crate::web::session::{CurrentUser, MaybeUser, SessionUser};
 use form::{FormView, RawForm, SummaryItem, Widget};
 
@@ -289,6 +290,9 @@ struct DossierForm {
     alert: Option<String>,
     /// Shown above the errors of a brouillon saved except for some fields.
     partially_saved: bool,
+    /// Limits of the pièces justificatives.
+    max_file_size: String,
+    max_files: usize,
 }
 
 async fn owned(state: &AppState, id: i64, user: &SessionUser) -> AppResult<OwnedDossier> {
@@ -314,15 +318,24 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
     } else {
         None
     };
+    let files = FileView::of_dossier(state, dossier.id).await?;
     Ok(FormView::stored(
         dossier.for_individual,
         &defs,
         &values,
         individual.as_ref(),
-    ))
+        &state.geo,
+    )
+    .with_files(&files))
 }
 
-fn form_page(page: Page, dossier: OwnedDossier, mode: Mode, form: FormView) -> DossierForm {
+fn form_page(
+    page: Page,
+    dossier: OwnedDossier,
+    mode: Mode,
+    form: FormView,
+    storage: &crate::config::StorageConfig,
+) -> DossierForm {
     let action = match mode {
         Mode::Brouillon => format!("/dossiers/{}/brouillon", dossier.id),
         Mode::Modifier => format!("/dossiers/{}/modifier", dossier.id),
@@ -337,6 +350,8 @@ fn form_page(page: Page, dossier: OwnedDossier, mode: Mode, form: FormView) -> D
         errors: FormErrors::new(),
         alert: None,
         partially_saved: false,
+        max_file_size: crate::web::pieces::human_size(storage.max_file_bytes),
+        max_files: storage.max_files_per_champ,
     }
 }
 
@@ -351,7 +366,13 @@ async fn brouillon(
         return Ok(redirect(&format!("/dossiers/{}", dossier.id)));
     }
     let form = stored_form(&state, &dossier).await?;
-    render(&form_page(page, dossier, Mode::Brouillon, form))
+    render(&form_page(
+        page,
+        dossier,
+        Mode::Brouillon,
+        form,
+        &state.config.storage,
+    ))
 }
 
 async fn modifier(
@@ -365,7 +386,13 @@ async fn modifier(
         Etat::Brouillon => Ok(redirect(&format!("/dossiers/{}/brouillon", dossier.id))),
         Etat::EnConstruction => {
             let form = stored_form(&state, &dossier).await?;
-            render(&form_page(page, dossier, Mode::Modifier, form))
+            render(&form_page(
+                page,
+                dossier,
+                Mode::Modifier,
+                form,
+                &state.config.storage,
+            ))
         }
         other => Ok(redirect_with(
             &format!("/dossiers/{}", dossier.id),
@@ -465,8 +492,10 @@ async fn save(
             false,
         ),
     };
-    let form = FormView::submitted(dossier.for_individual, &defs, &raw, &errors);
-    let mut view = form_page(page, dossier, mode, form);
+    let files = FileView::of_dossier(state, dossier.id).await?;
+    let form = FormView::submitted(dossier.for_individual, &defs, &raw, &errors, &state.geo)
+        .with_files(&files);
+    let mut view = form_page(page, dossier, mode, form, &state.config.storage);
     view.errors = errors;
     view.alert = alert;
     view.partially_saved = partially_saved;
@@ -689,6 +718,12 @@ async fn show(
     }
     let defs = revision(&state, dossier.revision_id).await?;
     let values = queries::champ_values(&state.db, dossier.id).await?;
+    let links = crate::queries::dossier_link_urls(
+        &state.db,
+        user.0.id,
+        &form::linked_dossiers(&defs, &values),
+    )
+    .await?;
     let identity = if dossier.for_individual {
         queries::individual(&state.db, dossier.id).await?
     } else {
@@ -698,7 +733,12 @@ async fn show(
         page,
         badge: badge_class(dossier.state),
         explanation: explanation(dossier.state),
-        items: form::summary(&defs, &values),
+        items: form::summary(
+            &defs,
+            &values,
+            &links,
+            &FileView::of_dossier(&state, dossier.id).await?,
+        ),
         identity,
         dossier,
     })

@@ -216,6 +216,8 @@ pub struct TestOptions {
     /// SMTP URL override (e.g. a port where nothing listens).
     pub smtp_url: Option<String>,
     pub redis_url: Option<String>,
+    /// More configuration variables (`DEMARCHES__SECTION__KEY`, value).
+    pub vars: Vec<(String, String)>,
 }
 
 impl Default for TestOptions {
@@ -224,6 +226,7 @@ impl Default for TestOptions {
             worker: true,
             smtp_url: None,
             redis_url: None,
+            vars: Vec::new(),
         }
     }
 }
@@ -261,6 +264,17 @@ impl TestApp {
                     .to_string(),
             ),
         ];
+        vars.push((
+            "DEMARCHES__STORAGE__DIR".to_owned(),
+            std::env::temp_dir()
+                .join(format!(
+                    "demarches-storage-{}",
+                    uuid::Uuid::new_v4().simple()
+                ))
+                .display()
+                .to_string(),
+        ));
+        vars.extend(options.vars.iter().cloned());
         if let Some(redis) = &options.redis_url {
             vars.push(("REDIS_URL".to_owned(), redis.clone()));
         }

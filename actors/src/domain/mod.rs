@@ -5,13 +5,16 @@
 
 pub mod champ;
 pub mod etat;
+pub mod geo;
 pub mod identity;
 pub mod logic;
 pub mod password;
 pub mod slug;
 pub mod transition;
 
-pub use champ::{ChampDef, ChampOptions, TypeChamp, check_mandatory, display, validate};
+pub use champ::{
+    ChampDef, ChampOptions, Lookups, TypeChamp, check_mandatory, display, validate, validate_with,
+};
 pub use etat::Etat;
 pub use identity::{Civilite, Individual, validate_individual};
 pub use password::check_strength;
@@ -82,6 +85,6 @@ mod tests {
         assert!(validate_path("ete-2024").is_ok());
         assert!(check_strength("court", "a@b.fr").is_err());
         assert!(validate_individual("Mme", "Curie", "Marie").is_ok());
-        assert_eq!(TypeChamp::ALL.len(), 10);
+        assert_eq!(TypeChamp::ALL.len(), 29);
     }
 }

@@ -132,24 +132,41 @@ async fn attempt_once(
 ) -> Result<(Arc<DossierState>, Result<ActOutcome, ActError>), Retry> {
     let deposing = matches!(&act.command, Command::Save(form) if form.submit)
         && state.state == Etat::Brouillon;
-    let (accepts_deposits, route_to) = if deposing {
-        let accepts = env
-            .procedure_accepts_deposits(state.procedure_id, state.revision_id)
-            .await
-            .map_err(|e| Retry::Fail(internal(e)))?;
-        let groupe = env
-            .routing
+    let route_to = if deposing {
+        env.routing
             .groupe_for(state.procedure_id, &state.values)
             .await
-            .map_err(|e| Retry::Fail(internal(e)))?;
-        (accepts, groupe)
+            .map_err(|e| Retry::Fail(internal(e)))?
     } else {
-        (true, None)
+        None
+    };
+    // Files that do not count for the mandatory check (read fresh: the worker scans them).
+    let strict = matches!(&act.command, Command::Save(form) if form.submit)
+        || (matches!(&act.command, Command::Save(_)) && state.state == Etat::EnConstruction);
+    let unusable_files = if strict && state.defs.public().any(|d| d.type_champ.is_file()) {
+        crate::store::attachment::unusable(&env.db, state.id)
+            .await
+            .map_err(|e| Retry::Fail(internal(e)))?
+    } else {
+        Vec::new()
+    };
+    let links = decide::dossier_links(state, &act.command);
+    let existing_dossiers = if links.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_scalar("select id from dossiers where id = any($1)")
+            .bind(&links)
+            .fetch_all(&env.db)
+            .await
+            .map_err(|e| Retry::Fail(internal(e)))?
     };
     let ctx = DecideContext {
-        accepts_deposits,
+        accepts_deposits: true,
         route_to,
         base_url: &env.base_url,
+        existing_dossiers: &existing_dossiers,
+        geo: &env.geo,
+        unusable_files: &unusable_files,
     };
     let decision = decide::decide(state, act, ctx).map_err(Retry::Fail)?;
     match decision {
@@ -169,6 +186,18 @@ async fn attempt_once(
         } => {
             let version = match store::commit(&env.db, &write).await {
                 Ok(v) => v,
+                Err(CommitError::Conflict) if write.require_open => {
+                    // Nothing written: either someone else wrote, or the démarche closed.
+                    let open = env
+                        .procedure_accepts_deposits(state.procedure_id, state.revision_id)
+                        .await
+                        .map_err(|e| Retry::Fail(internal(e)))?;
+                    return Err(if open {
+                        Retry::Conflict
+                    } else {
+                        Retry::Fail(ActError::Closed)
+                    });
+                }
                 Err(CommitError::Conflict) => return Err(Retry::Conflict),
                 Err(CommitError::Db(err)) => return Err(Retry::Fail(internal(err))),
             };

@@ -4,18 +4,29 @@
 use serde_json::{Value, json};
 
 use super::messages::{Act, ActError, Command, FieldError, SaveForm, Snapshot};
-use crate::domain::{self, Etat, MailKind, Transition, validate_individual};
+use uuid::Uuid;
+
+use crate::domain::{self, Etat, MailKind, Transition, TypeChamp, validate_individual};
+use crate::store::attachment::{Job, NewAttachment};
 use crate::store::dossier::{AuthorKind, DossierState, StateChange, Write};
 use crate::store::outbox::Mail;
 
 /// What the caller knows about the world that the dossier does not.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
-    /// The démarche accepts deposits (publiée, dépubliée, or brouillon for test dossiers).
+    /// False when the démarche is known not to accept deposits (refused early); the commit
+    /// of a deposit re-checks it in the same statement anyway.
     pub accepts_deposits: bool,
     /// The groupe a deposit is routed to.
     pub route_to: Option<i64>,
     pub base_url: &'a str,
+    /// Which of the dossier numbers typed in `dossier_link` champs exist (looked up by
+    /// the caller, see [`dossier_links`]).
+    pub existing_dossiers: &'a [i64],
+    /// The geographic referentials.
+    pub geo: &'a crate::domain::geo::GeoIndex,
+    /// Ids of this dossier's files that do not count (infected or corrupt).
+    pub unusable_files: &'a [String],
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +60,16 @@ pub fn decide(state: &DossierState, act: &Act, ctx: Context<'_>) -> Result<Decis
             transition,
             motivation,
         } => decide_instruct(state, act, *transition, motivation.as_deref(), ctx),
-        Command::Annotate { champs } => decide_annotate(state, act, champs),
+        Command::Annotate { champs } => decide_annotate(state, act, champs, ctx),
+        Command::AttachPiece {
+            stable_id,
+            attachment,
+            max_files,
+        } => decide_attach(state, act, *stable_id, attachment, *max_files),
+        Command::DetachPiece {
+            stable_id,
+            attachment_id,
+        } => decide_detach(state, act, *stable_id, *attachment_id),
     }
 }
 
@@ -60,6 +80,7 @@ fn decide_annotate(
     state: &DossierState,
     act: &Act,
     champs: &std::collections::HashMap<i64, String>,
+    ctx: Context<'_>,
 ) -> Result<Decision, ActError> {
     if !matches!(
         act.author.kind,
@@ -74,11 +95,20 @@ fn decide_annotate(
     let mut upsert = Vec::new();
     let mut delete = Vec::new();
     let mut next = state.clone();
-    for def in state.defs.private().filter(|d| d.type_champ.has_value()) {
+    let exists = |n: i64| ctx.existing_dossiers.contains(&n);
+    let lookups = domain::Lookups {
+        dossier_exists: &exists,
+        geo: ctx.geo,
+    };
+    for def in state
+        .defs
+        .private()
+        .filter(|d| d.type_champ.has_value() && !d.type_champ.is_file())
+    {
         let Some(raw) = champs.get(&def.stable_id) else {
             continue;
         };
-        match domain::validate(&def.def(), raw) {
+        match domain::validate_with(&def.def(), raw, lookups) {
             Ok(Some(value)) => {
                 if state.annotations.get(&def.stable_id) != Some(&value) {
                     upsert.push((def.stable_id, value.clone()));
@@ -134,6 +164,10 @@ fn base_write(state: &DossierState, act: &Act, kind: &str) -> Write {
         individual: None,
         mails: Vec::new(),
         follow: None,
+        require_open: false,
+        attachment_insert: None,
+        attachments_delete: Vec::new(),
+        jobs: Vec::new(),
     }
 }
 
@@ -160,6 +194,27 @@ fn usager_mail(
         text: kind.body(state.id, &state.procedure_libelle, motivation, &url),
     };
     (key, mail)
+}
+
+/// The dossier numbers typed in the `dossier_link` champs of a save, or of the annotations
+/// privées of an `Annotate`, to look up before deciding.
+pub fn dossier_links(state: &DossierState, command: &Command) -> Vec<i64> {
+    let (champs, private) = match command {
+        Command::Save(form) => (&form.champs, false),
+        Command::Annotate { champs } => (champs, true),
+        _ => return Vec::new(),
+    };
+    state
+        .defs
+        .champs
+        .iter()
+        .filter(|d| d.private == private && d.type_champ == domain::TypeChamp::DossierLink)
+        .filter_map(|d| champs.get(&d.stable_id))
+        .filter_map(|raw| {
+            let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
 }
 
 fn decide_save(
@@ -197,13 +252,22 @@ fn decide_save(
 
     let mut upsert = Vec::new();
     let mut delete = Vec::new();
-    for def in state.defs.public().filter(|d| d.type_champ.has_value()) {
+    for def in state
+        .defs
+        .public()
+        .filter(|d| d.type_champ.has_value() && !d.type_champ.is_file())
+    {
         let raw = match form.champs.get(&def.stable_id) {
             Some(raw) => raw.as_str(),
             None if form.full_form => "",
             None => continue,
         };
-        match domain::validate(&def.def(), raw) {
+        let exists = |n: i64| ctx.existing_dossiers.contains(&n);
+        let lookups = domain::Lookups {
+            dossier_exists: &exists,
+            geo: ctx.geo,
+        };
+        match domain::validate_with(&def.def(), raw, lookups) {
             Ok(Some(value)) => {
                 if state.values.get(&def.stable_id) != Some(&value) {
                     upsert.push((def.stable_id, value.clone()));
@@ -248,10 +312,8 @@ fn decide_save(
             .filter(|d| d.type_champ.has_value() && !hidden.contains(&d.stable_id))
         {
             let already = errors.iter().any(|e| e.field == def.field());
-            if !already
-                && let Err(message) =
-                    domain::check_mandatory(&def.def(), next.values.get(&def.stable_id))
-            {
+            let value = usable_value(def.type_champ, next.values.get(&def.stable_id), ctx);
+            if !already && let Err(message) = domain::check_mandatory(&def.def(), value.as_ref()) {
                 errors.push(FieldError {
                     field: def.field(),
                     message,
@@ -292,8 +354,16 @@ fn decide_save(
     }
 
     // Deposited dossiers keep no value of a hidden champ (a brouillon keeps what was typed).
+    // A hidden pièce justificative keeps its files: they are attachments, removed only by
+    // the usager (`DetachPiece`), and the champ is left out of every page while hidden.
     if strict {
-        for id in &hidden {
+        let files: Vec<i64> = state
+            .defs
+            .public()
+            .filter(|d| d.type_champ.is_file())
+            .map(|d| d.stable_id)
+            .collect();
+        for id in hidden.iter().filter(|id| !files.contains(id)) {
             upsert.retain(|(stable_id, _)| stable_id != id);
             if next.values.remove(id).is_some() && state.values.contains_key(id) {
                 delete.push(*id);
@@ -318,6 +388,7 @@ fn decide_save(
         write
             .mails
             .push(usager_mail(state, MailKind::AccuseReception, None, ctx));
+        write.require_open = true;
         next.state = outcome.to;
         next.groupe_instructeur_id = ctx.route_to.or(state.groupe_instructeur_id);
         return Ok(Decision::Commit {
@@ -345,6 +416,133 @@ fn decide_save(
         write: Box::new(write),
         next: Box::new(next),
         warnings: errors,
+        then_invalid: None,
+    })
+}
+
+/// The value that counts for the mandatory check: a file list without its unusable files.
+fn usable_value(type_champ: TypeChamp, value: Option<&Value>, ctx: Context<'_>) -> Option<Value> {
+    match value {
+        Some(Value::Array(ids)) if type_champ.is_file() => Some(Value::Array(
+            ids.iter()
+                .filter(|id| {
+                    !id.as_str()
+                        .is_some_and(|id| ctx.unusable_files.iter().any(|u| u == id))
+                })
+                .cloned()
+                .collect(),
+        )),
+        other => other.cloned(),
+    }
+}
+
+/// The ids of a file champ's value.
+pub fn file_ids(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The file champ `stable_id` of a dossier its owner may still edit.
+fn editable_file_champ(state: &DossierState, act: &Act, stable_id: i64) -> Result<(), ActError> {
+    if act.author.kind != AuthorKind::Usager || act.author.user_id != Some(state.user_id) {
+        return Err(ActError::Forbidden);
+    }
+    if !matches!(state.state, Etat::Brouillon | Etat::EnConstruction) {
+        return Err(ActError::ReadOnly(state.state));
+    }
+    match state.defs.public().find(|d| d.stable_id == stable_id) {
+        Some(def) if def.type_champ.is_file() => Ok(()),
+        _ => Err(ActError::NotFound),
+    }
+}
+
+fn modification_kind(state: &DossierState) -> &'static str {
+    if state.state == Etat::Brouillon {
+        "modifier_brouillon"
+    } else {
+        "modifier"
+    }
+}
+
+fn decide_attach(
+    state: &DossierState,
+    act: &Act,
+    stable_id: i64,
+    attachment: &NewAttachment,
+    max_files: usize,
+) -> Result<Decision, ActError> {
+    editable_file_champ(state, act, stable_id)?;
+    let mut ids = file_ids(state.values.get(&stable_id));
+    if ids.len() >= max_files {
+        let libelle = state
+            .defs
+            .get(stable_id)
+            .map(|d| d.libelle.clone())
+            .unwrap_or_default();
+        return Err(ActError::Invalid {
+            errors: vec![FieldError {
+                field: format!("champ_{stable_id}"),
+                message: too_many_files(&libelle, max_files),
+            }],
+            snapshot: snapshot(state),
+        });
+    }
+    ids.push(attachment.id.to_string());
+    let value = json!(ids);
+    let mut write = base_write(state, act, modification_kind(state));
+    write.payload = json!({ "champs": [stable_id], "piece_ajoutee": attachment.id });
+    write.champs_upsert = vec![(stable_id, value.clone())];
+    write.attachment_insert = Some((stable_id, attachment.clone()));
+    write.jobs = vec![Job::virus_scan(attachment.id)];
+    let mut next = state.clone();
+    next.values.insert(stable_id, value);
+    Ok(Decision::Commit {
+        write: Box::new(write),
+        next: Box::new(next),
+        warnings: Vec::new(),
+        then_invalid: None,
+    })
+}
+
+/// "« Pièces » : 10 fichiers au maximum."
+pub fn too_many_files(libelle: &str, max_files: usize) -> String {
+    format!("« {libelle} » : {max_files} fichiers au maximum.")
+}
+
+fn decide_detach(
+    state: &DossierState,
+    act: &Act,
+    stable_id: i64,
+    attachment_id: Uuid,
+) -> Result<Decision, ActError> {
+    editable_file_champ(state, act, stable_id)?;
+    let id = attachment_id.to_string();
+    let mut ids = file_ids(state.values.get(&stable_id));
+    if !ids.contains(&id) {
+        return Err(ActError::NotFound);
+    }
+    ids.retain(|i| i != &id);
+    let mut write = base_write(state, act, modification_kind(state));
+    write.payload = json!({ "champs": [stable_id], "piece_supprimee": attachment_id });
+    write.attachments_delete = vec![attachment_id];
+    let mut next = state.clone();
+    if ids.is_empty() {
+        write.champs_delete = vec![stable_id];
+        next.values.remove(&stable_id);
+    } else {
+        let value = json!(ids);
+        write.champs_upsert = vec![(stable_id, value.clone())];
+        next.values.insert(stable_id, value);
+    }
+    Ok(Decision::Commit {
+        write: Box::new(write),
+        next: Box::new(next),
+        warnings: Vec::new(),
         then_invalid: None,
     })
 }
@@ -438,6 +636,9 @@ mod tests {
         accepts_deposits: true,
         route_to: Some(7),
         base_url: "http://localhost:8080",
+        existing_dossiers: &[],
+        geo: &crate::domain::geo::EMPTY_GEO,
+        unusable_files: &[],
     };
 
     fn champ(stable_id: i64, type_champ: TypeChamp, libelle: &str, mandatory: bool) -> ChampDefRow {
@@ -570,6 +771,10 @@ mod tests {
         let change = write.state_change.as_ref().unwrap();
         assert_eq!(change.to, Etat::EnConstruction);
         assert_eq!(change.groupe_id, Some(7));
+        assert!(
+            write.require_open,
+            "a deposit commits only while the démarche is open"
+        );
         assert_eq!(write.mails.len(), 1);
         let (key, mail) = &write.mails[0];
         assert_eq!(key, "dossier-42-v5-AccuseReception");
@@ -946,5 +1151,158 @@ mod tests {
             ),
             Err(ActError::Forbidden)
         ));
+    }
+
+    // ---- pièces justificatives ----
+
+    fn with_piece(state: Etat, ids: &[&str]) -> DossierState {
+        let mut state = dossier(state);
+        let mut champs = state.defs.champs.clone();
+        champs.push(champ(
+            103,
+            TypeChamp::PieceJustificative,
+            "Justificatif",
+            true,
+        ));
+        state.defs = Arc::new(RevisionDefs {
+            revision_id: 3,
+            published: true,
+            champs,
+        });
+        if !ids.is_empty() {
+            state.values.insert(103, json!(ids));
+        }
+        state
+    }
+
+    fn piece(id: u128) -> NewAttachment {
+        NewAttachment {
+            id: Uuid::from_u128(id),
+            filename: "devis.pdf".to_owned(),
+            content_type: "application/pdf".to_owned(),
+            byte_size: 12,
+            checksum: "00".to_owned(),
+            storage_key: "ab/cd/x".to_owned(),
+        }
+    }
+
+    fn attach(id: u128, max_files: usize) -> Act {
+        Act {
+            author: usager(10),
+            expected_version: None,
+            command: Command::AttachPiece {
+                stable_id: 103,
+                attachment: piece(id),
+                max_files,
+            },
+        }
+    }
+
+    #[test]
+    fn attaching_appends_the_id_records_the_file_and_its_scan_job() {
+        let state = with_piece(Etat::Brouillon, &[]);
+        let (write, next, _, _) = commit(decide(&state, &attach(1, 10), CTX).unwrap());
+        let id = Uuid::from_u128(1).to_string();
+        assert_eq!(write.kind, "modifier_brouillon");
+        assert_eq!(write.champs_upsert, vec![(103, json!([id]))]);
+        assert_eq!(write.attachment_insert, Some((103, piece(1))));
+        assert_eq!(write.jobs, vec![Job::virus_scan(Uuid::from_u128(1))]);
+        assert_eq!(next.values.get(&103), Some(&json!([id])));
+
+        let state = with_piece(Etat::EnConstruction, &[&id]);
+        let (write, _, _, _) = commit(decide(&state, &attach(2, 10), CTX).unwrap());
+        assert_eq!(write.kind, "modifier");
+        assert_eq!(
+            write.champs_upsert,
+            vec![(103, json!([id, Uuid::from_u128(2).to_string()]))]
+        );
+    }
+
+    #[test]
+    fn attaching_refuses_past_the_limit_other_users_and_read_only_dossiers() {
+        let state = with_piece(Etat::Brouillon, &["a", "b"]);
+        let Err(ActError::Invalid { errors, .. }) = decide(&state, &attach(3, 2), CTX) else {
+            panic!("limit");
+        };
+        assert_eq!(
+            errors[0].message,
+            "« Justificatif » : 2 fichiers au maximum."
+        );
+        let mut act = attach(3, 10);
+        act.author = usager(11);
+        assert!(matches!(
+            decide(&state, &act, CTX),
+            Err(ActError::Forbidden)
+        ));
+        let state = with_piece(Etat::EnInstruction, &[]);
+        assert!(matches!(
+            decide(&state, &attach(3, 10), CTX),
+            Err(ActError::ReadOnly(Etat::EnInstruction))
+        ));
+        // Only on a file champ.
+        let state = with_piece(Etat::Brouillon, &[]);
+        let mut act = attach(3, 10);
+        act.command = Command::AttachPiece {
+            stable_id: 100,
+            attachment: piece(3),
+            max_files: 10,
+        };
+        assert!(matches!(decide(&state, &act, CTX), Err(ActError::NotFound)));
+    }
+
+    #[test]
+    fn detaching_removes_the_id_and_the_row() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let state = with_piece(Etat::Brouillon, &[&a.to_string(), &b.to_string()]);
+        let detach = |id| Act {
+            author: usager(10),
+            expected_version: None,
+            command: Command::DetachPiece {
+                stable_id: 103,
+                attachment_id: id,
+            },
+        };
+        let (write, next, _, _) = commit(decide(&state, &detach(a), CTX).unwrap());
+        assert_eq!(write.champs_upsert, vec![(103, json!([b.to_string()]))]);
+        assert_eq!(write.attachments_delete, vec![a]);
+        let (write, _, _, _) = commit(decide(&next, &detach(b), CTX).unwrap());
+        assert_eq!(write.champs_delete, vec![103]);
+        assert!(matches!(
+            decide(&state, &detach(Uuid::from_u128(9)), CTX),
+            Err(ActError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn saving_the_form_keeps_the_files_and_unusable_files_do_not_count_on_deposit() {
+        let id = Uuid::from_u128(1).to_string();
+        let state = with_piece(Etat::Brouillon, &[&id]);
+        // The form never carries the file champ: its value stays.
+        let (write, _, _, invalid) = commit(
+            decide(
+                &state,
+                &save(&[(100, "Jardin partagé"), (101, "12")], true),
+                CTX,
+            )
+            .unwrap(),
+        );
+        assert!(invalid.is_none());
+        assert_eq!(write.kind, "passer_en_construction");
+        assert!(!write.champs_delete.contains(&103));
+        let infected = [id.clone()];
+        let ctx = Context {
+            unusable_files: &infected,
+            ..CTX
+        };
+        let Err(ActError::Invalid { errors, .. }) =
+            decide(&state, &save(&[(100, "Jardin partagé")], true), ctx)
+        else {
+            panic!("an infected file does not count");
+        };
+        assert_eq!(errors[0].field, "champ_103");
+        assert_eq!(
+            errors[0].message,
+            "Le champ « Justificatif » doit être rempli."
+        );
     }
 }

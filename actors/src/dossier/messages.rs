@@ -6,6 +6,9 @@ use std::fmt;
 use actix::Message;
 
 use crate::domain::{Etat, Transition, TransitionError};
+use uuid::Uuid;
+
+use crate::store::attachment::NewAttachment;
 use crate::store::dossier::Author;
 
 /// One command on one dossier, from one author.
@@ -30,6 +33,15 @@ pub enum Command {
     /// An instructeur (or administrateur) writes annotations privées: raw values by stable
     /// id, as typed; an annotation left out is unchanged.
     Annotate { champs: HashMap<i64, String> },
+    /// The usager attached a file, already stored, to a pièce justificative champ.
+    AttachPiece {
+        stable_id: i64,
+        attachment: NewAttachment,
+        /// At most this many files on the champ.
+        max_files: usize,
+    },
+    /// The usager removed a file from a pièce justificative champ.
+    DetachPiece { stable_id: i64, attachment_id: Uuid },
 }
 
 #[derive(Debug, Clone, Default)]

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::outbox::{Mail, enqueue_mail};
+use uuid::Uuid;
+
+use super::attachment::{self, Job, NewAttachment};
+use super::outbox::Mail;
 use super::revision::{RevisionCache, RevisionDefs};
 use crate::domain::{Civilite, Etat, Individual};
 
@@ -72,8 +75,15 @@ struct Head {
     state: String,
     groupe_instructeur_id: Option<i64>,
     lock_version: i32,
+    /// `[[stable_id, value], …]` of the public champs.
+    champs: sqlx::types::Json<Vec<(i64, Value)>>,
+    /// `[[stable_id, value], …]` of the annotations privées.
+    annotations: sqlx::types::Json<Vec<(i64, Value)>>,
+    /// `[civilite, nom, prenom]` when the identity was given.
+    individual: Option<sqlx::types::Json<(String, String, String)>>,
 }
 
+/// Loads the aggregate in one round trip (plus the revision, cached once published).
 pub async fn load(
     db: &PgPool,
     revisions: &RevisionCache,
@@ -82,7 +92,17 @@ pub async fn load(
     let head: Option<Head> = sqlx::query_as(
         "select d.id, d.procedure_id, p.libelle as procedure_libelle, p.for_individual,
                 d.revision_id, d.user_id, u.email as user_email, d.state::text as state,
-                d.groupe_instructeur_id, d.lock_version
+                d.groupe_instructeur_id, d.lock_version,
+                coalesce((select json_agg(json_build_array(c.stable_id, c.value))
+                          from champs c
+                          where c.dossier_id = d.id and not c.private and c.value is not null
+                            and c.row_id = '00000000-0000-0000-0000-000000000000'), '[]') as champs,
+                coalesce((select json_agg(json_build_array(c.stable_id, c.value))
+                          from champs c
+                          where c.dossier_id = d.id and c.private and c.value is not null
+                            and c.row_id = '00000000-0000-0000-0000-000000000000'), '[]') as annotations,
+                (select json_build_array(i.civilite, i.nom, i.prenom)
+                 from individuals i where i.dossier_id = d.id) as individual
          from dossiers d
          join procedures p on p.id = d.procedure_id
          join users u on u.id = d.user_id
@@ -95,22 +115,6 @@ pub async fn load(
         return Ok(None);
     };
     let defs = revisions.get(db, head.revision_id).await?;
-    let rows: Vec<(i64, bool, Value)> = sqlx::query_as(
-        "select stable_id, private, value from champs
-         where dossier_id = $1 and value is not null
-           and row_id = '00000000-0000-0000-0000-000000000000'",
-    )
-    .bind(id)
-    .fetch_all(db)
-    .await?;
-    let (private, public): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, p, _)| *p);
-    let values: Vec<(i64, Value)> = public.into_iter().map(|(s, _, v)| (s, v)).collect();
-    let annotations = private.into_iter().map(|(s, _, v)| (s, v)).collect();
-    let individual: Option<(String, String, String)> =
-        sqlx::query_as("select civilite, nom, prenom from individuals where dossier_id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
     let state = head
         .state
         .parse::<Etat>()
@@ -127,15 +131,17 @@ pub async fn load(
         groupe_instructeur_id: head.groupe_instructeur_id,
         lock_version: head.lock_version,
         defs,
-        values: values.into_iter().collect(),
-        annotations,
-        individual: individual.and_then(|(civilite, nom, prenom)| {
-            Some(Individual {
-                civilite: civilite.parse::<Civilite>().ok()?,
-                nom,
-                prenom,
-            })
-        }),
+        values: head.champs.0.into_iter().collect(),
+        annotations: head.annotations.0.into_iter().collect(),
+        individual: head
+            .individual
+            .and_then(|sqlx::types::Json((civilite, nom, prenom))| {
+                Some(Individual {
+                    civilite: civilite.parse::<Civilite>().ok()?,
+                    nom,
+                    prenom,
+                })
+            }),
     }))
 }
 
@@ -193,127 +199,161 @@ pub struct Write {
     pub individual: Option<Individual>,
     pub mails: Vec<(String, Mail)>,
     pub follow: Option<i64>,
+    /// Commit only while the démarche accepts deposits (checked in the same statement).
+    pub require_open: bool,
+    /// A file attached to a champ (`stable_id`, row), recorded with this write.
+    pub attachment_insert: Option<(i64, NewAttachment)>,
+    /// Files removed from the dossier.
+    pub attachments_delete: Vec<Uuid>,
+    /// Background jobs started by this write.
+    pub jobs: Vec<Job>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
-    #[error("the dossier was modified concurrently")]
+    /// Nothing was written: the dossier moved past `expected_version`, or (with
+    /// `require_open`) the démarche no longer accepts deposits.
+    #[error("the dossier was modified concurrently or its démarche closed")]
     Conflict,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
 
 /// Commits `write` if the dossier is still at `expected_version`; returns the new version.
+///
+/// One statement (data-modifying CTEs, atomic on its own): the conditional update, the
+/// event, the traitement, the champs (public ones or, with `private_champs`, the
+/// annotations privées), the identity, the outbox rows and the follow. Every
+/// insert reads the updated row, so nothing is written when the version check fails.
 pub async fn commit(db: &PgPool, write: &Write) -> Result<i32, CommitError> {
+    let files = write.attachment_insert.is_some()
+        || !write.attachments_delete.is_empty()
+        || !write.jobs.is_empty();
+    if !files {
+        return commit_statement(db, write).await;
+    }
+    // Attaching or removing a file also writes `attachments` and `jobs`: one transaction.
     let mut tx = db.begin().await?;
-    let to = write.state_change.as_ref().map(|c| c.to.as_str());
-    let touches_champs = !write.private_champs
-        && (!write.champs_upsert.is_empty() || !write.champs_delete.is_empty());
-    let version: Option<i32> = sqlx::query_scalar(
-        "update dossiers set
-           state = coalesce($3::text::dossier_state, state),
-           lock_version = lock_version + 1,
-           updated_at = now(),
-           groupe_instructeur_id = coalesce($4, groupe_instructeur_id),
-           depose_at = case when $3::text = 'en_construction' and depose_at is null then now() else depose_at end,
-           en_construction_at = case when $3::text = 'en_construction' then now() else en_construction_at end,
-           en_instruction_at = case when $3::text = 'en_instruction' then now() else en_instruction_at end,
-           processed_at = case when $3::text in ('accepte', 'refuse', 'sans_suite') then now()
-                               when $3::text is not null then null else processed_at end,
-           motivation = case when $3::text in ('accepte', 'refuse', 'sans_suite') then $5
-                             when $3::text is not null then null else motivation end,
-           last_champ_updated_at = case when $6 then now() else last_champ_updated_at end
-         where id = $1 and lock_version = $2
-         returning lock_version",
-    )
-    .bind(write.dossier_id)
-    .bind(write.expected_version)
-    .bind(to)
-    .bind(write.state_change.as_ref().and_then(|c| c.groupe_id))
-    .bind(write.state_change.as_ref().and_then(|c| c.motivation.clone()))
-    .bind(touches_champs)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(version) = version else {
-        return Err(CommitError::Conflict);
-    };
-    insert_event(
-        &mut tx,
-        write.dossier_id,
-        version,
-        &write.kind,
-        &write.author,
-        &write.payload,
-    )
-    .await?;
-    if let Some(change) = &write.state_change {
-        let instructeur_email =
-            (write.author.kind != AuthorKind::Usager).then(|| write.author.email.clone());
-        sqlx::query(
-            "insert into traitements (dossier_id, state, instructeur_email, motivation)
-             values ($1, $2::text::dossier_state, $3, $4)",
-        )
-        .bind(write.dossier_id)
-        .bind(change.to.as_str())
-        .bind(instructeur_email)
-        .bind(&change.motivation)
-        .execute(&mut *tx)
-        .await?;
+    let version = commit_statement(&mut *tx, write).await?;
+    if let Some((stable_id, attachment)) = &write.attachment_insert {
+        attachment::insert(&mut tx, write.dossier_id, *stable_id, attachment).await?;
     }
-    if !write.champs_upsert.is_empty() {
-        let (ids, values): (Vec<i64>, Vec<Value>) = write.champs_upsert.iter().cloned().unzip();
-        sqlx::query(
-            "insert into champs (dossier_id, stable_id, private, value, updated_at)
-             select $1, s, $4, v, now() from unnest($2::bigint[], $3::jsonb[]) as t(s, v)
-             on conflict (dossier_id, stable_id, row_id)
-             do update set value = excluded.value, updated_at = now()",
-        )
-        .bind(write.dossier_id)
-        .bind(ids)
-        .bind(values)
-        .bind(write.private_champs)
-        .execute(&mut *tx)
-        .await?;
+    if !write.attachments_delete.is_empty() {
+        attachment::delete(&mut tx, write.dossier_id, &write.attachments_delete).await?;
     }
-    if !write.champs_delete.is_empty() {
-        sqlx::query(
-            "delete from champs where dossier_id = $1 and stable_id = any($2)
-               and row_id = '00000000-0000-0000-0000-000000000000'",
-        )
-        .bind(write.dossier_id)
-        .bind(&write.champs_delete)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if let Some(individual) = &write.individual {
-        sqlx::query(
-            "insert into individuals (dossier_id, civilite, nom, prenom) values ($1, $2, $3, $4)
-             on conflict (dossier_id) do update
-             set civilite = excluded.civilite, nom = excluded.nom, prenom = excluded.prenom, updated_at = now()",
-        )
-        .bind(write.dossier_id)
-        .bind(individual.civilite.as_str())
-        .bind(&individual.nom)
-        .bind(&individual.prenom)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for (key, mail) in &write.mails {
-        enqueue_mail(&mut tx, key, mail).await?;
-    }
-    if let Some(instructeur_id) = write.follow {
-        sqlx::query(
-            "insert into follows (instructeur_id, dossier_id) values ($1, $2)
-             on conflict (instructeur_id, dossier_id) do update set unfollowed_at = null",
-        )
-        .bind(instructeur_id)
-        .bind(write.dossier_id)
-        .execute(&mut *tx)
-        .await?;
+    for job in &write.jobs {
+        attachment::insert_job(&mut tx, job).await?;
     }
     tx.commit().await?;
     Ok(version)
 }
+
+async fn commit_statement<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    write: &Write,
+) -> Result<i32, CommitError> {
+    let change = write.state_change.as_ref();
+    // Annotations privées are not the usager's champs: they leave last_champ_updated_at alone.
+    let touches_champs = !write.private_champs
+        && (!write.champs_upsert.is_empty() || !write.champs_delete.is_empty());
+    let (upsert_ids, upsert_values): (Vec<i64>, Vec<Value>) =
+        write.champs_upsert.iter().cloned().unzip();
+    let mut mail_keys = Vec::with_capacity(write.mails.len());
+    let mut mail_payloads = Vec::with_capacity(write.mails.len());
+    for (key, mail) in &write.mails {
+        mail_keys.push(key.clone());
+        mail_payloads
+            .push(serde_json::to_value(mail).map_err(|e| sqlx::Error::Encode(Box::new(e)))?);
+    }
+    let instructeur_email =
+        (write.author.kind != AuthorKind::Usager).then(|| write.author.email.clone());
+    let version: Option<i32> = sqlx::query_scalar(COMMIT_SQL)
+        .bind(write.dossier_id)
+        .bind(write.expected_version)
+        .bind(change.map(|c| c.to.as_str()))
+        .bind(change.and_then(|c| c.groupe_id))
+        .bind(change.and_then(|c| c.motivation.clone()))
+        .bind(touches_champs)
+        .bind(&write.kind)
+        .bind(write.author.kind.as_str())
+        .bind(write.author.user_id)
+        .bind(&write.payload)
+        .bind(instructeur_email)
+        .bind(upsert_ids)
+        .bind(upsert_values)
+        .bind(&write.champs_delete)
+        .bind(write.individual.as_ref().map(|i| i.civilite.as_str()))
+        .bind(write.individual.as_ref().map(|i| i.nom.clone()))
+        .bind(write.individual.as_ref().map(|i| i.prenom.clone()))
+        .bind(mail_keys)
+        .bind(mail_payloads)
+        .bind(write.follow)
+        .bind(write.require_open)
+        .bind(super::outbox::MAIL_TOPIC)
+        .bind(write.private_champs)
+        .fetch_optional(executor)
+        .await?;
+    version.ok_or(CommitError::Conflict)
+}
+
+const COMMIT_SQL: &str = "
+with upd as (
+  update dossiers set
+    state = coalesce($3::text::dossier_state, state),
+    lock_version = lock_version + 1,
+    updated_at = now(),
+    groupe_instructeur_id = coalesce($4, groupe_instructeur_id),
+    depose_at = case when $3::text = 'en_construction' and depose_at is null then now() else depose_at end,
+    en_construction_at = case when $3::text = 'en_construction' then now() else en_construction_at end,
+    en_instruction_at = case when $3::text = 'en_instruction' then now() else en_instruction_at end,
+    processed_at = case when $3::text in ('accepte', 'refuse', 'sans_suite') then now()
+                        when $3::text is not null then null else processed_at end,
+    motivation = case when $3::text in ('accepte', 'refuse', 'sans_suite') then $5
+                      when $3::text is not null then null else motivation end,
+    last_champ_updated_at = case when $6 then now() else last_champ_updated_at end
+  where id = $1 and lock_version = $2
+    and (not $21 or exists (
+      select 1 from procedures p where p.id = dossiers.procedure_id
+        and (p.state in ('publiee', 'depubliee')
+             or (p.state = 'brouillon' and p.draft_revision_id = dossiers.revision_id))))
+  returning id, lock_version
+),
+event as (
+  insert into dossier_events (dossier_id, version, kind, actor_kind, actor_id, payload)
+  select id, lock_version, $7, $8, $9, $10 from upd
+),
+traitement as (
+  insert into traitements (dossier_id, state, instructeur_email, motivation)
+  select id, $3::text::dossier_state, $11, $5 from upd where $3::text is not null
+),
+upserted as (
+  insert into champs (dossier_id, stable_id, private, value, updated_at)
+  select upd.id, t.s, $23::boolean, t.v, now() from upd, unnest($12::bigint[], $13::jsonb[]) as t(s, v)
+  on conflict (dossier_id, stable_id, row_id)
+  do update set value = excluded.value, updated_at = now()
+),
+deleted as (
+  delete from champs c using upd
+  where c.dossier_id = upd.id and c.stable_id = any($14::bigint[]) and c.private = $23
+    and c.row_id = '00000000-0000-0000-0000-000000000000'
+),
+identity as (
+  insert into individuals (dossier_id, civilite, nom, prenom)
+  select id, $15, $16, $17 from upd where $15::text is not null
+  on conflict (dossier_id) do update
+  set civilite = excluded.civilite, nom = excluded.nom, prenom = excluded.prenom, updated_at = now()
+),
+mails as (
+  insert into outbox (topic, idempotency_key, payload)
+  select $22, t.k, t.p from upd, unnest($18::text[], $19::jsonb[]) as t(k, p)
+  on conflict (idempotency_key) do nothing
+),
+followed as (
+  insert into follows (instructeur_id, dossier_id)
+  select $20, id from upd where $20::bigint is not null
+  on conflict (instructeur_id, dossier_id) do update set unfollowed_at = null
+)
+select lock_version from upd";
 
 async fn insert_event(
     tx: &mut Transaction<'_, Postgres>,

@@ -2,6 +2,7 @@
 //! conditional update on `lock_version`, an append to `dossier_events`, and the outbox
 //! rows of its side effects, in one transaction.
 
+pub mod attachment;
 pub mod dossier;
 pub mod outbox;
 pub mod revision;

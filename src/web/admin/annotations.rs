@@ -26,8 +26,8 @@ struct AnnotationsPage {
 }
 
 impl AnnotationsPage {
-    fn types(&self) -> [TypeChamp; 10] {
-        TypeChamp::ALL
+    fn types(&self) -> &'static [TypeChamp] {
+        &annotations::TYPES
     }
 }
 

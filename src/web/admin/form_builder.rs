@@ -33,8 +33,8 @@ struct ChampsPage {
 }
 
 impl ChampsPage {
-    fn types(&self) -> [TypeChamp; 10] {
-        TypeChamp::ALL
+    fn types(&self) -> &'static [TypeChamp] {
+        &TypeChamp::ALL
     }
     fn is_last(&self, champ: &DraftChamp) -> bool {
         i64::from(champ.position) + 1 >= self.total
@@ -81,8 +81,8 @@ impl ChampEditPage {
 }
 
 impl ChampEditPage {
-    fn types(&self) -> [TypeChamp; 10] {
-        TypeChamp::ALL
+    fn types(&self) -> &'static [TypeChamp] {
+        &TypeChamp::ALL
     }
 }
 

@@ -9,7 +9,7 @@ use actix_web::web;
 use demarches_actors::domain::{self, TypeChamp};
 use demarches_actors::dossier::{Act, ActError, CONFLICT_MESSAGE, Command};
 use demarches_actors::store::dossier::{Author, AuthorKind};
-use demarches_actors::store::revision::RevisionDefs;
+use demarches_actors::store::revision::{ChampDefRow, RevisionDefs};
 use serde_json::Value;
 
 use super::{dossier_page, dossier_path};
@@ -46,14 +46,43 @@ impl AnnotationView {
 fn widget(type_champ: TypeChamp) -> &'static str {
     match type_champ {
         TypeChamp::HeaderSection | TypeChamp::Explication => "section",
-        TypeChamp::Checkbox => "checkbox",
-        TypeChamp::DropDownList => "select",
+        TypeChamp::Checkbox | TypeChamp::Engagement => "checkbox",
+        TypeChamp::DropDownList | TypeChamp::YesNo => "select",
         TypeChamp::Textarea => "textarea",
         TypeChamp::IntegerNumber => "number",
         TypeChamp::Date => "date",
+        TypeChamp::Datetime => "datetime-local",
         TypeChamp::Email => "email",
         TypeChamp::Phone => "tel",
         _ => "text",
+    }
+}
+
+/// The choices of a select: the drop-down's options, « Oui » and « Non » for a yes/no.
+fn options(def: &ChampDefRow) -> Vec<String> {
+    match def.type_champ {
+        TypeChamp::YesNo => vec!["Oui".to_owned(), "Non".to_owned()],
+        _ => def.options.drop_down_options.clone(),
+    }
+}
+
+/// The control's value and checked state of a stored value.
+fn stored_shown(type_champ: TypeChamp, value: Option<&Value>) -> (String, bool) {
+    match (type_champ, value) {
+        (_, None) => (String::new(), false),
+        (TypeChamp::Checkbox | TypeChamp::Engagement, Some(v)) => {
+            (String::new(), domain::display(type_champ, v) == "Oui")
+        }
+        (
+            TypeChamp::YesNo
+            | TypeChamp::Phone
+            | TypeChamp::DecimalNumber
+            | TypeChamp::Iban
+            | TypeChamp::Siret,
+            Some(v),
+        ) => (domain::display(type_champ, v), false),
+        (_, Some(Value::String(s))) => (s.clone(), false),
+        (_, Some(other)) => (other.to_string(), false),
     }
 }
 
@@ -73,15 +102,7 @@ pub fn views(
                     let checked = !raw.trim().is_empty();
                     (raw, checked)
                 }
-                None => match stored.get(&def.stable_id) {
-                    Some(Value::Bool(b)) => (String::new(), *b),
-                    Some(v) if def.type_champ == TypeChamp::Phone => {
-                        (domain::display(def.type_champ, v), false)
-                    }
-                    Some(Value::String(s)) => (s.clone(), false),
-                    Some(other) => (other.to_string(), false),
-                    None => (String::new(), false),
-                },
+                None => stored_shown(def.type_champ, stored.get(&def.stable_id)),
             };
             AnnotationView {
                 error: errors
@@ -95,7 +116,7 @@ pub fn views(
                 widget: widget(def.type_champ),
                 value,
                 checked,
-                options: def.options.drop_down_options.clone(),
+                options: options(def),
             }
         })
         .collect()

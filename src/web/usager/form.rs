@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use demarches_actors::domain::geo::{GeoIndex, Place};
 use demarches_actors::domain::{self, TypeChamp};
 use demarches_actors::dossier::{IndividualInput, SaveForm};
 use demarches_actors::store::revision::{ChampDefRow, RevisionDefs};
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use crate::queries::usager::IndividualRow;
 use crate::web::form::FormErrors;
+use crate::web::pieces::FileView;
 
 /// The fields of a submitted dossier form, exactly as typed.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +33,15 @@ impl RawForm {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value sent for `name` (the checked boxes of a multiple choice).
+    pub fn get_all(&self, name: &str) -> Vec<String> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
     /// "Déposer le dossier" / "Déposer les modifications" rather than "Enregistrer le brouillon".
     pub fn submits(&self) -> bool {
         self.get("action") == Some("submit")
@@ -49,14 +60,47 @@ impl RawForm {
         let typed = [&individual.civilite, &individual.nom, &individual.prenom]
             .iter()
             .any(|v| !v.trim().is_empty());
-        let mut champs = HashMap::new();
-        for (name, value) in &self.pairs {
-            if let Some(id) = name
-                .strip_prefix("champ_")
-                .and_then(|id| id.parse::<i64>().ok())
+        // A champ made of several controls gets its parts on separate lines (see
+        // `domain::validate_with`): every `champ_<id>` value (the boxes of a multiple
+        // choice), then `champ_<id>_secondary` or `champ_<id>_other`.
+        let mut champs: HashMap<i64, String> = HashMap::new();
+        let mut ids: Vec<i64> = Vec::new();
+        for (name, _) in &self.pairs {
+            let Some(rest) = name.strip_prefix("champ_") else {
+                continue;
+            };
+            let id = rest
+                .strip_suffix("_secondary")
+                .or_else(|| rest.strip_suffix("_other"))
+                .unwrap_or(rest);
+            if let Ok(id) = id.parse::<i64>()
+                && !ids.contains(&id)
             {
-                champs.entry(id).or_insert_with(|| value.clone());
+                ids.push(id);
             }
+        }
+        for id in ids {
+            let name = format!("champ_{id}");
+            let mut parts: Vec<String> = self
+                .get_all(&name)
+                .iter()
+                .map(|v| v.replace(['\r', '\n'], " "))
+                .collect();
+            if parts.is_empty() {
+                parts.push(String::new());
+            }
+            for suffix in ["_secondary", "_other"] {
+                if let Some(v) = self.get(&format!("{name}{suffix}")) {
+                    parts.push(v.replace(['\r', '\n'], " "));
+                }
+            }
+            let raw = if parts.len() == 1 {
+                // A single control keeps its text as typed (a textarea's lines).
+                self.get(&name).unwrap_or("").to_owned()
+            } else {
+                parts.join("\n")
+            };
+            champs.insert(id, raw);
         }
         SaveForm {
             individual: (for_individual && (submit || typed)).then_some(individual),
@@ -76,6 +120,16 @@ pub enum Widget {
     Textarea,
     Checkbox,
     Select,
+    /// Radio buttons in a fieldset (civilité, oui/non).
+    Radios,
+    /// Checkboxes in a fieldset (choix multiple).
+    Checkboxes,
+    /// Two selects in a fieldset (menus liés).
+    Linked,
+    /// A select of codes and names (pays, régions, départements, EPCI).
+    CodeSelect,
+    /// Pièce justificative: the files, and an upload form of its own.
+    File,
 }
 
 #[derive(Debug, Clone)]
@@ -86,18 +140,36 @@ pub struct ChampField {
     pub label: String,
     pub description: String,
     /// Expected format, shown under the label.
-    pub format_hint: &'static str,
+    pub format_hint: String,
     pub mandatory: bool,
     /// `type` of an input.
     pub input_type: &'static str,
+    pub inputmode: &'static str,
     pub autocomplete: &'static str,
     pub value: String,
     pub checked: bool,
     pub options: Vec<String>,
+    /// Radios and code selects: (value, label).
+    pub choices: Vec<(String, String)>,
+    /// Checked options of a multiple choice.
+    pub selected: Vec<String>,
+    /// Linked drop-downs: the primary values and their secondary values; the second value.
+    pub groups: Vec<(String, Vec<String>)>,
+    pub secondary: String,
+    /// Simple drop-down with « Autre »: the text typed.
+    pub other_enabled: bool,
+    pub other: String,
+    /// Header: h2 to h4.
+    pub heading: u8,
+    /// Explication: folded text, when enabled.
+    pub collapsible: Option<String>,
     pub min: Option<i64>,
     pub max: Option<i64>,
     pub maxlength: Option<u32>,
     pub error: Option<String>,
+    pub stable_id: i64,
+    /// Files of a pièce justificative.
+    pub files: Vec<FileView>,
     /// Hidden by its condition with the values shown (`hidden` attribute).
     pub hidden: bool,
     /// The condition as JSON, for the browser evaluator (`data-condition`); empty when none.
@@ -105,13 +177,61 @@ pub struct ChampField {
 }
 
 impl ChampField {
+    pub fn is_file(&self) -> bool {
+        self.widget == Widget::File
+    }
+
+    /// The id of the champ's upload form (placed after the dossier form: forms don't nest).
+    pub fn upload_form_id(&self) -> String {
+        format!("{}-upload", self.name)
+    }
+
     pub fn is_selected(&self, option: &str) -> bool {
         self.value.trim() == option.trim()
+    }
+
+    pub fn is_chosen(&self, option: &str) -> bool {
+        self.selected.iter().any(|s| s.trim() == option.trim())
+    }
+
+    /// The second choice is shown under its group, or under the first group that has it
+    /// when the pair typed does not match (so that what was typed is kept).
+    pub fn secondary_selected(&self, primary: &str, secondary: &str) -> bool {
+        if self.secondary.trim() != secondary.trim() {
+            return false;
+        }
+        let in_group = |p: &str| {
+            self.groups
+                .iter()
+                .any(|(g, s)| g == p && s.iter().any(|x| x == secondary))
+        };
+        if in_group(self.value.trim()) {
+            self.is_selected(primary)
+        } else {
+            self.groups
+                .iter()
+                .find(|(_, s)| s.iter().any(|x| x == secondary))
+                .is_some_and(|(g, _)| g == primary)
+        }
+    }
+
+    pub fn other_value(&self) -> &'static str {
+        domain::champ::OTHER_OPTION
     }
 
     /// The `aria-describedby` of the control: its error message.
     pub fn error_id(&self) -> String {
         format!("{}-error", self.name)
+    }
+
+    /// Id of the i-th control of a group (the first one is the champ's id, the target of
+    /// the error summary).
+    pub fn control_id(&self, i: &usize) -> String {
+        if *i == 0 {
+            self.name.clone()
+        } else {
+            format!("{}-{i}", self.name)
+        }
     }
 }
 
@@ -137,16 +257,78 @@ pub struct FormView {
     pub fields: Vec<ChampField>,
 }
 
-fn field(def: &ChampDefRow, value: String, checked: bool, error: Option<String>) -> ChampField {
+/// The values of a champ as its controls show them.
+#[derive(Debug, Clone, Default)]
+struct Shown {
+    value: String,
+    checked: bool,
+    selected: Vec<String>,
+    secondary: String,
+    other: String,
+}
+
+fn formatted_hint(o: &domain::ChampOptions) -> String {
+    let mut kinds = Vec::new();
+    if o.letters_accepted {
+        kinds.push("lettres");
+    }
+    if o.numbers_accepted {
+        kinds.push("chiffres");
+    }
+    if o.special_characters_accepted {
+        kinds.push("caractères spéciaux");
+    }
+    let mut hint = format!("Caractères autorisés : {}.", kinds.join(", "));
+    match (o.min_character_length, o.max_character_length) {
+        (Some(lo), Some(hi)) if lo == hi => hint.push_str(&format!(" {lo} caractères.")),
+        (Some(lo), Some(hi)) => hint.push_str(&format!(" De {lo} à {hi} caractères.")),
+        (Some(lo), None) => hint.push_str(&format!(" Au moins {lo} caractères.")),
+        (None, Some(hi)) => hint.push_str(&format!(" Au plus {hi} caractères.")),
+        (None, None) => {}
+    }
+    hint
+}
+
+fn code_choices(places: &[Place], with_code: bool) -> Vec<(String, String)> {
+    places
+        .iter()
+        .map(|p| {
+            let label = if with_code {
+                format!("{} – {}", p.code, p.name)
+            } else {
+                p.name.clone()
+            };
+            (p.code.clone(), label)
+        })
+        .collect()
+}
+
+fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex) -> ChampField {
+    let options = &def.options;
     let (widget, input_type, format_hint, autocomplete) = match def.type_champ {
         TypeChamp::HeaderSection => (Widget::Header, "", "", ""),
         TypeChamp::Explication => (Widget::Explication, "", "", ""),
         TypeChamp::Text => (Widget::Input, "text", "", ""),
         TypeChamp::Textarea => (Widget::Textarea, "", "", ""),
         TypeChamp::IntegerNumber => (Widget::Input, "number", "Nombre entier, sans virgule.", ""),
+        TypeChamp::DecimalNumber => (
+            Widget::Input,
+            "text",
+            "Nombre décimal, par exemple 12,5.",
+            "",
+        ),
         TypeChamp::Date => (Widget::Input, "date", "Format attendu : JJ/MM/AAAA.", ""),
-        TypeChamp::Checkbox => (Widget::Checkbox, "checkbox", "", ""),
+        TypeChamp::Datetime => (
+            Widget::Input,
+            "datetime-local",
+            "Format attendu : JJ/MM/AAAA HH:MM.",
+            "",
+        ),
+        TypeChamp::Checkbox | TypeChamp::Engagement => (Widget::Checkbox, "checkbox", "", ""),
+        TypeChamp::YesNo | TypeChamp::Civilite => (Widget::Radios, "radio", "", ""),
         TypeChamp::DropDownList => (Widget::Select, "", "", ""),
+        TypeChamp::MultipleDropDownList => (Widget::Checkboxes, "checkbox", "", ""),
+        TypeChamp::LinkedDropDownList => (Widget::Linked, "", "", ""),
         TypeChamp::Email => (
             Widget::Input,
             "email",
@@ -159,8 +341,77 @@ fn field(def: &ChampDefRow, value: String, checked: bool, error: Option<String>)
             "Par exemple : 06 12 34 56 78 ou +33 6 12 34 56 78.",
             "tel",
         ),
+        TypeChamp::Address => (Widget::Input, "text", "", "street-address"),
+        TypeChamp::Siret => (
+            Widget::Input,
+            "text",
+            "14 chiffres, par exemple 732 829 320 00074.",
+            "",
+        ),
+        TypeChamp::Rna => (
+            Widget::Input,
+            "text",
+            "La lettre W suivie de 9 chiffres, par exemple W751234567.",
+            "",
+        ),
+        TypeChamp::Iban => (
+            Widget::Input,
+            "text",
+            "Par exemple : FR76 3000 6000 0112 3456 7890 189.",
+            "",
+        ),
+        TypeChamp::Formatted => (Widget::Input, "text", "", ""),
+        TypeChamp::DossierLink => (
+            Widget::Input,
+            "text",
+            "Le numéro du dossier, par exemple 1234.",
+            "",
+        ),
+        TypeChamp::Pays | TypeChamp::Regions | TypeChamp::Departements | TypeChamp::Epci => {
+            (Widget::CodeSelect, "", "", "")
+        }
+        TypeChamp::Communes => (
+            Widget::Input,
+            "text",
+            "Le nom de la commune, son code postal, ou les deux, par exemple « Coye-la-Forêt » ou « 60580 ».",
+            "",
+        ),
+        TypeChamp::PieceJustificative => (Widget::File, "file", "", ""),
     };
-    let options = &def.options;
+    let inputmode = match def.type_champ {
+        TypeChamp::DecimalNumber => "decimal",
+        TypeChamp::IntegerNumber | TypeChamp::Siret | TypeChamp::DossierLink => "numeric",
+        _ => "",
+    };
+    let format_hint = if def.type_champ == TypeChamp::Formatted {
+        formatted_hint(options)
+    } else {
+        format_hint.to_owned()
+    };
+    let choices = match def.type_champ {
+        TypeChamp::YesNo => vec![
+            ("true".to_owned(), "Oui".to_owned()),
+            ("false".to_owned(), "Non".to_owned()),
+        ],
+        TypeChamp::Civilite => vec![
+            ("M.".to_owned(), "M.".to_owned()),
+            ("Mme".to_owned(), "Mme".to_owned()),
+        ],
+        TypeChamp::Pays => code_choices(&geo.pays, false),
+        TypeChamp::Regions => code_choices(&geo.regions, false),
+        TypeChamp::Departements => code_choices(&geo.departements, true),
+        TypeChamp::Epci => code_choices(&geo.epci, false),
+        _ => Vec::new(),
+    };
+    let groups = if def.type_champ == TypeChamp::LinkedDropDownList {
+        options.linked_groups()
+    } else {
+        Vec::new()
+    };
+    let collapsible = (def.type_champ == TypeChamp::Explication
+        && options.collapsible_explanation_enabled
+        && !options.collapsible_explanation_text.is_empty())
+    .then(|| options.collapsible_explanation_text.clone());
     ChampField {
         widget,
         name: def.field(),
@@ -169,14 +420,25 @@ fn field(def: &ChampDefRow, value: String, checked: bool, error: Option<String>)
         format_hint,
         mandatory: def.mandatory && def.type_champ.has_value(),
         input_type,
+        inputmode,
         autocomplete,
-        value,
-        checked,
+        value: shown.value,
+        checked: shown.checked,
         options: options.drop_down_options.clone(),
+        choices,
+        selected: shown.selected,
+        groups,
+        secondary: shown.secondary,
+        other_enabled: def.type_champ == TypeChamp::DropDownList && options.drop_down_other,
+        other: shown.other,
+        heading: options.header_level() + 1,
+        collapsible,
         min: options.min,
         max: options.max,
         maxlength: options.character_limit,
         error,
+        stable_id: def.stable_id,
+        files: Vec::new(),
         hidden: false,
         condition: def
             .condition
@@ -194,24 +456,105 @@ fn apply_visibility(fields: &mut [ChampField], defs: &RevisionDefs, values: &Has
     }
 }
 
-/// The form value of a stored value.
-fn stored_raw(type_champ: TypeChamp, value: &Value) -> (String, bool) {
-    match (type_champ, value) {
-        (TypeChamp::Checkbox, v) => (String::new(), domain::display(type_champ, v) == "Oui"),
-        (TypeChamp::Phone, v) => (domain::display(type_champ, v), false),
-        (_, Value::String(s)) => (s.clone(), false),
-        (_, Value::Null) => (String::new(), false),
-        (_, other) => (other.to_string(), false),
+/// The controls' values of a stored value.
+fn stored_shown(def: &ChampDefRow, value: &Value) -> Shown {
+    let t = def.type_champ;
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    match (t, value) {
+        (TypeChamp::Checkbox | TypeChamp::Engagement, v) => Shown {
+            checked: domain::display(t, v) == "Oui",
+            ..Shown::default()
+        },
+        (TypeChamp::YesNo, Value::Bool(b)) => Shown {
+            value: b.to_string(),
+            ..Shown::default()
+        },
+        (TypeChamp::MultipleDropDownList, Value::Array(items)) => Shown {
+            selected: items.iter().map(text).collect(),
+            ..Shown::default()
+        },
+        (TypeChamp::LinkedDropDownList, Value::Object(o)) => Shown {
+            value: o.get("primary").map(text).unwrap_or_default(),
+            secondary: o.get("secondary").map(text).unwrap_or_default(),
+            ..Shown::default()
+        },
+        (TypeChamp::DropDownList, Value::String(s))
+            if def.options.drop_down_other
+                && !def.options.drop_down_options.iter().any(|o| o.trim() == s) =>
+        {
+            Shown {
+                value: domain::champ::OTHER_OPTION.to_owned(),
+                other: s.clone(),
+                ..Shown::default()
+            }
+        }
+        (
+            TypeChamp::Pays | TypeChamp::Regions | TypeChamp::Departements | TypeChamp::Epci,
+            Value::Object(o),
+        ) => Shown {
+            value: o.get("code").map(text).unwrap_or_default(),
+            ..Shown::default()
+        },
+        (
+            TypeChamp::Phone
+            | TypeChamp::DecimalNumber
+            | TypeChamp::Iban
+            | TypeChamp::Siret
+            | TypeChamp::Communes,
+            v,
+        ) => Shown {
+            value: domain::display(t, v),
+            ..Shown::default()
+        },
+        (_, v) => Shown {
+            value: text(v),
+            ..Shown::default()
+        },
+    }
+}
+
+/// The controls' values as typed.
+fn typed_shown(def: &ChampDefRow, raw: &RawForm) -> Shown {
+    let name = def.field();
+    let typed = |n: &str| raw.get(n).unwrap_or("").to_owned();
+    match def.type_champ {
+        TypeChamp::Checkbox | TypeChamp::Engagement => Shown {
+            checked: !typed(&name).trim().is_empty(),
+            ..Shown::default()
+        },
+        TypeChamp::MultipleDropDownList => Shown {
+            selected: raw.get_all(&name),
+            ..Shown::default()
+        },
+        _ => Shown {
+            value: typed(&name),
+            secondary: typed(&format!("{name}_secondary")),
+            other: typed(&format!("{name}_other")),
+            ..Shown::default()
+        },
     }
 }
 
 impl FormView {
+    /// Adds the files of the pièces justificatives.
+    pub fn with_files(mut self, files: &HashMap<i64, Vec<FileView>>) -> Self {
+        for field in self.fields.iter_mut().filter(|f| f.is_file()) {
+            field.files = files.get(&field.stable_id).cloned().unwrap_or_default();
+        }
+        self
+    }
+
     /// The form as stored: current values prefilled.
     pub fn stored(
         for_individual: bool,
         defs: &RevisionDefs,
         values: &HashMap<i64, Value>,
         individual: Option<&IndividualRow>,
+        geo: &GeoIndex,
     ) -> Self {
         let identity = for_individual.then(|| IdentityView {
             civilite: individual.map(|i| i.civilite.clone()).unwrap_or_default(),
@@ -222,11 +565,11 @@ impl FormView {
         let mut fields: Vec<ChampField> = defs
             .public()
             .map(|def| {
-                let (value, checked) = values
+                let shown = values
                     .get(&def.stable_id)
-                    .map(|v| stored_raw(def.type_champ, v))
+                    .map(|v| stored_shown(def, v))
                     .unwrap_or_default();
-                field(def, value, checked, None)
+                field(def, shown, None, geo)
             })
             .collect();
         apply_visibility(&mut fields, defs, values);
@@ -239,6 +582,7 @@ impl FormView {
         defs: &RevisionDefs,
         raw: &RawForm,
         errors: &FormErrors,
+        geo: &GeoIndex,
     ) -> Self {
         let typed = |name: &str| raw.get(name).unwrap_or("").to_owned();
         let error = |name: &str| errors.get(name).map(str::to_owned);
@@ -250,27 +594,25 @@ impl FormView {
             nom_error: error("nom"),
             prenom_error: error("prenom"),
         });
-        // Visibility follows what was typed (values that do not validate read as empty).
+        // Visibility follows what was typed, read as the dossier actor reads it (the parts
+        // of a champ of several controls together; values that do not validate read as
+        // empty).
+        let typed_champs = raw.save_form(false).champs;
+        let lookups = domain::Lookups {
+            dossier_exists: &|_| true,
+            geo,
+        };
         let values: HashMap<i64, Value> = defs
             .public()
             .filter_map(|def| {
-                let value = domain::validate(&def.def(), raw.get(&def.field())?).ok()??;
+                let raw = typed_champs.get(&def.stable_id)?;
+                let value = domain::validate_with(&def.def(), raw, lookups).ok()??;
                 Some((def.stable_id, value))
             })
             .collect();
         let mut fields: Vec<ChampField> = defs
             .public()
-            .map(|def| {
-                let name = def.field();
-                let value = typed(&name);
-                let checked = def.type_champ == TypeChamp::Checkbox && !value.trim().is_empty();
-                let value = if def.type_champ == TypeChamp::Checkbox {
-                    String::new()
-                } else {
-                    value
-                };
-                field(def, value, checked, error(&name))
-            })
+            .map(|def| field(def, typed_shown(def, raw), error(&def.field()), geo))
             .collect();
         apply_visibility(&mut fields, defs, &values);
         FormView { identity, fields }
@@ -284,10 +626,27 @@ pub struct SummaryItem {
     pub label: String,
     /// `domain::display` of the value; empty when not filled.
     pub value: String,
+    /// A dossier link the viewer may follow.
+    pub link: Option<String>,
+    /// Files of a pièce justificative.
+    pub files: Vec<FileView>,
+}
+
+/// The dossier numbers of the `dossier_link` champs of a dossier.
+pub fn linked_dossiers(defs: &RevisionDefs, values: &HashMap<i64, Value>) -> Vec<i64> {
+    defs.public()
+        .filter(|def| def.type_champ == TypeChamp::DossierLink)
+        .filter_map(|def| values.get(&def.stable_id).and_then(Value::as_i64))
+        .collect()
 }
 
 /// The visible champs with their values (a champ hidden by its condition is left out).
-pub fn summary(defs: &RevisionDefs, values: &HashMap<i64, Value>) -> Vec<SummaryItem> {
+pub fn summary(
+    defs: &RevisionDefs,
+    values: &HashMap<i64, Value>,
+    links: &HashMap<i64, String>,
+    files: &HashMap<i64, Vec<FileView>>,
+) -> Vec<SummaryItem> {
     let hidden = defs.hidden_public(values);
     defs.public()
         .filter(|def| def.type_champ != TypeChamp::Explication && !hidden.contains(&def.stable_id))
@@ -297,10 +656,20 @@ pub fn summary(defs: &RevisionDefs, values: &HashMap<i64, Value>) -> Vec<Summary
             value: match (values.get(&def.stable_id), def.type_champ) {
                 (Some(v), t) => domain::display(t, v),
                 // An unchecked box is stored as no value.
-                (None, TypeChamp::Checkbox) => {
-                    domain::display(TypeChamp::Checkbox, &Value::Bool(false))
-                }
+                (None, t) if t.is_checkbox() => domain::display(t, &Value::Bool(false)),
                 (None, _) => String::new(),
+            },
+            link: match def.type_champ {
+                TypeChamp::DossierLink => values
+                    .get(&def.stable_id)
+                    .and_then(Value::as_i64)
+                    .and_then(|id| links.get(&id).cloned()),
+                _ => None,
+            },
+            files: if def.type_champ.is_file() {
+                files.get(&def.stable_id).cloned().unwrap_or_default()
+            } else {
+                Vec::new()
             },
         })
         .collect()
@@ -352,5 +721,28 @@ mod tests {
         let raw = pairs(&[("action", "submit")]);
         assert!(raw.save_form(true).individual.is_some());
         assert!(raw.save_form(false).individual.is_none());
+    }
+
+    #[test]
+    fn champs_of_several_controls_are_sent_as_lines() {
+        let raw = pairs(&[
+            ("champ_1", "Rouge"),
+            ("champ_1", "Bleu"),
+            ("champ_2", "Fruits"),
+            ("champ_2_secondary", "Poire"),
+            ("champ_3", "__autre__"),
+            ("champ_3_other", "Chocolat\nchaud"),
+            ("champ_4", "ligne 1\r\nligne 2"),
+            ("champ_5_secondary", "Pomme"),
+            ("action", "save"),
+        ]);
+        let form = raw.save_form(false);
+        let get = |id: i64| form.champs.get(&id).map(String::as_str);
+        assert_eq!(get(1), Some("Rouge\nBleu"));
+        assert_eq!(get(2), Some("Fruits\nPoire"));
+        assert_eq!(get(3), Some("__autre__\nChocolat chaud"));
+        // A single control keeps its lines (a textarea).
+        assert_eq!(get(4), Some("ligne 1\r\nligne 2"));
+        assert_eq!(get(5), Some("\nPomme"));
     }
 }

@@ -1,0 +1,133 @@
+//! Background jobs (`jobs` table), next to the outbox dispatcher: claimed with
+//! `FOR UPDATE SKIP LOCKED`, leased for 5 minutes, retried with backoff. Kinds today:
+//! `virus_scan` (an attachment's checksum, then the antivirus).
+
+use std::time::Duration;
+
+use demarches_actors::store::attachment::JOB_VIRUS_SCAN;
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::storage::Storage;
+use crate::storage::scan::{self, Verdict, VirusScanner};
+
+const BATCH: i64 = 10;
+const MAX_ATTEMPTS: i32 = 25;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub done: usize,
+    pub failed: usize,
+}
+
+/// Runs the jobs due now, once each.
+pub async fn run_due(
+    db: &PgPool,
+    storage: &dyn Storage,
+    scanner: &dyn VirusScanner,
+) -> Result<Pass, sqlx::Error> {
+    let claimed: Vec<(i64, String, Value, i32)> = sqlx::query_as(
+        "with due as (
+           select id from jobs
+           where done_at is null and run_at <= now() and attempts < $2
+           order by priority desc, run_at
+           limit $1
+           for update skip locked)
+         update jobs j set run_at = now() + interval '5 minutes', attempts = j.attempts + 1
+         from due where j.id = due.id
+         returning j.id, j.kind, j.payload, j.attempts",
+    )
+    .bind(BATCH)
+    .bind(MAX_ATTEMPTS)
+    .fetch_all(db)
+    .await?;
+    let mut pass = Pass::default();
+    for (id, kind, payload, attempts) in claimed {
+        let result = match kind.as_str() {
+            JOB_VIRUS_SCAN => virus_scan(db, storage, scanner, &payload).await,
+            other => Err(anyhow::anyhow!("unknown job kind {other}")),
+        };
+        match result {
+            Ok(()) => {
+                sqlx::query("update jobs set done_at = now(), last_error = null where id = $1")
+                    .bind(id)
+                    .execute(db)
+                    .await?;
+                pass.done += 1;
+            }
+            Err(err) => {
+                tracing::warn!(job = id, kind, error = %err, "job failed");
+                let backoff = backoff(attempts);
+                sqlx::query(
+                    "update jobs set last_error = $2,
+                       run_at = now() + make_interval(secs => $3) where id = $1",
+                )
+                .bind(id)
+                .bind(err.to_string())
+                .bind(backoff.as_secs_f64())
+                .execute(db)
+                .await?;
+                pass.failed += 1;
+            }
+        }
+    }
+    Ok(pass)
+}
+
+/// 10 s doubling up to 1 h.
+fn backoff(attempts: i32) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    Duration::from_secs(10u64.saturating_mul(2u64.saturating_pow(exp)).min(3600))
+}
+
+async fn virus_scan(
+    db: &PgPool,
+    storage: &dyn Storage,
+    scanner: &dyn VirusScanner,
+    payload: &Value,
+) -> anyhow::Result<()> {
+    let id: Uuid = payload
+        .get("attachment_id")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("virus_scan without attachment_id"))?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("select storage_key, checksum from attachments where id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    // Deleted meanwhile: nothing to scan.
+    let Some((key, checksum)) = row else {
+        return Ok(());
+    };
+    let actual = scan::checksum(storage.open(&key).await?).await?;
+    let state = if actual != checksum {
+        "integrity_error"
+    } else {
+        match scanner.scan(storage.open(&key).await?).await? {
+            Verdict::Safe => "safe",
+            Verdict::Infected => "infected",
+        }
+    };
+    sqlx::query("update attachments set virus_scan = $2 where id = $1")
+        .bind(id)
+        .bind(state)
+        .execute(db)
+        .await?;
+    tracing::info!(attachment = %id, verdict = state, "virus scan");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff(1), Duration::from_secs(10));
+        assert_eq!(backoff(2), Duration::from_secs(20));
+        assert_eq!(backoff(30), Duration::from_secs(3600));
+    }
+}
