@@ -291,3 +291,113 @@ async fn a_decision_waits_for_the_mandatory_annotations() {
         .unwrap();
     assert_eq!(state, "accepte");
 }
+
+#[tokio::test]
+async fn annotations_of_the_new_champ_types() {
+    let app = TestApp::spawn().await;
+    let procedure = common::seed::published_procedure(
+        &app.db,
+        "Aide au sport",
+        "sport-annotations",
+        ADMIN,
+        &[("text", "Nom", true, json!({}))],
+    )
+    .await;
+    let mut ids = Vec::new();
+    for (position, (type_champ, libelle)) in [
+        ("yes_no", "Dossier complet"),
+        ("decimal_number", "Montant proposé"),
+        ("datetime", "Rendez-vous"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id: i64 = sqlx::query_scalar(
+            "insert into types_de_champ (revision_id, stable_id, position, private, type_champ, libelle)
+             values ($1, nextval('types_de_champ_stable_id_seq'), $2, true, $3, $4)
+             returning stable_id",
+        )
+        .bind(procedure.revision_id)
+        .bind(i32::try_from(position).unwrap())
+        .bind(type_champ)
+        .bind(libelle)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        ids.push(format!("champ_{id}"));
+    }
+    common::seed::user_id(&app.db, USAGER).await;
+    let dossier =
+        common::seed::deposited_dossier(&app.db, &procedure, USAGER, &[("Nom", json!("Curie"))])
+            .await;
+    let instructeur = app
+        .signed_in(ADMIN, &["administrateur", "instructeur"], "instructeur")
+        .await;
+    let url = format!("/procedures/{}/dossiers/{dossier}", procedure.id);
+    let page = instructeur.get(&url).await;
+    let refused = instructeur
+        .submit(
+            &page,
+            "form#annotations-form",
+            &[(&ids[0], "Oui"), (&ids[1], "douze")],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let saved = instructeur
+        .submit(
+            &page,
+            "form#annotations-form",
+            &[
+                (&ids[0], "Oui"),
+                (&ids[1], "1 250,5"),
+                (&ids[2], "2025-03-01T14:30"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let values: Vec<Value> = sqlx::query_scalar(
+        "select value from champs where dossier_id = $1 and private order by stable_id",
+    )
+    .bind(dossier)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        values,
+        vec![json!(true), json!(1250.5), json!("2025-03-01T14:30")]
+    );
+    // Shown again as the controls expect them.
+    assert_eq!(saved.field(&ids[1]).as_deref(), Some("1250,5"));
+    assert_eq!(saved.field(&ids[2]).as_deref(), Some("2025-03-01T14:30"));
+    assert!(
+        saved.contains("<option value=\"Oui\" selected>"),
+        "{}",
+        saved.body
+    );
+
+    // The administrateur's page offers no type the instructeur could not fill.
+    let admin = app
+        .signed_in(ADMIN, &["administrateur", "instructeur"], "administrateur")
+        .await;
+    let page = admin
+        .get(&format!("/admin/procedures/{}/annotations", procedure.id))
+        .await;
+    let types = page.texts("#type_champ option");
+    assert!(types.iter().any(|t| t == "Oui/Non"), "{types:?}");
+    assert!(
+        !types.iter().any(|t| t == "Pièce justificative"),
+        "{types:?}"
+    );
+    let refused = admin
+        .submit(
+            &page,
+            "form#add-annotation",
+            &[
+                ("type_champ", "piece_justificative"),
+                ("libelle", "Rapport"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.contains("n’est pas proposé pour une annotation privée"));
+}

@@ -474,6 +474,189 @@ async fn conditions_only_read_earlier_champs() {
     );
 }
 
+/// Adds a rule « `champ` `operator` `value` » to the condition of `target`.
+async fn add_rule(
+    browser: &Browser,
+    id: i64,
+    target: i64,
+    champ: i64,
+    operator: &str,
+    value: &str,
+) {
+    let edit = browser
+        .get(&format!("/admin/procedures/{id}/champs/{target}"))
+        .await;
+    let added = browser
+        .submit(
+            &edit,
+            "form#add-rule",
+            &[
+                ("champ", &champ.to_string()),
+                ("operator", operator),
+                ("value", value),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    assert!(
+        added.contains("La règle a bien été ajoutée"),
+        "{}",
+        added.body
+    );
+}
+
+#[tokio::test]
+async fn conditions_on_a_yes_no_and_a_multiple_choice() {
+    let app = TestApp::spawn().await;
+    let admin = app
+        .signed_in(ADMIN, &["administrateur", "instructeur"], "administrateur")
+        .await;
+    let form = admin.get("/admin/procedures/new").await;
+    let created = admin
+        .submit(
+            &form,
+            "form#new-procedure",
+            &[
+                ("libelle", "Aide aux clubs"),
+                ("description", "Une démarche pour les tests."),
+                ("organisation", "Ministère des tests"),
+                ("public", "personnes_morales"),
+                ("path", "clubs"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = procedure_id(&created);
+    for fields in [
+        &[("type_champ", "yes_no"), ("libelle", "Employeur")][..],
+        &[
+            ("type_champ", "integer_number"),
+            ("libelle", "Nombre de salariés"),
+            ("mandatory", "on"),
+        ][..],
+        &[
+            ("type_champ", "multiple_drop_down_list"),
+            ("libelle", "Activités"),
+            ("drop_down_options", "Culture\nSport\nSocial"),
+        ][..],
+        &[
+            ("type_champ", "text"),
+            ("libelle", "Fédération sportive"),
+            ("mandatory", "on"),
+        ][..],
+    ] {
+        add_champ(&admin, id, fields).await;
+    }
+    let employeur = stable_id(&app, id, "Employeur").await;
+    let salaries = stable_id(&app, id, "Nombre de salariés").await;
+    let activites = stable_id(&app, id, "Activités").await;
+    let federation = stable_id(&app, id, "Fédération sportive").await;
+    add_rule(&admin, id, salaries, employeur, "eq", "Oui").await;
+    add_rule(&admin, id, federation, activites, "includes", "Sport").await;
+    assert_eq!(
+        condition(&app, id, salaries).await.unwrap()["operands"][0]["right"],
+        json!({"term": "constant", "value": true})
+    );
+    assert_eq!(
+        condition(&app, id, federation).await.unwrap()["operands"][0]["term"],
+        json!("includes")
+    );
+    let publication = admin
+        .get(&format!("/admin/procedures/{id}/publication"))
+        .await;
+    let published = admin
+        .submit(&publication, "form#publish", &[("path", "clubs")])
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let start = usager.get("/commencer/clubs").await;
+    let form = usager.submit(&start, "form#commencer", &[]).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let dossier: i64 = form
+        .url
+        .split("/dossiers/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(is_hidden(&form, salaries));
+    assert!(is_hidden(&form, federation));
+
+    let employeur_field = format!("champ_{employeur}");
+    let salaries_field = format!("champ_{salaries}");
+    let activites_field = format!("champ_{activites}");
+    let federation_field = format!("champ_{federation}");
+    // « Oui » and two activités including « Sport »: both conditional champs are shown, and
+    // being mandatory they block the deposit.
+    let refused = usager
+        .submit_with_button(
+            &form,
+            "form#dossier-form",
+            &[
+                (&employeur_field, "true"),
+                (&activites_field, "Culture"),
+                (&activites_field, "Sport"),
+            ],
+            Some(("action", "submit")),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(!is_hidden(&refused, salaries));
+    assert!(!is_hidden(&refused, federation));
+    assert!(refused.contains("Le champ « Nombre de salariés » doit être rempli."));
+    assert!(refused.contains("Le champ « Fédération sportive » doit être rempli."));
+    assert_eq!(
+        champ_value(&app, dossier, activites).await,
+        Some(json!(["Culture", "Sport"]))
+    );
+    assert_eq!(
+        champ_value(&app, dossier, employeur).await,
+        Some(json!(true))
+    );
+
+    // The stored brouillon (kept on the refused deposit) shows them too.
+    let form = usager.get(&format!("/dossiers/{dossier}/brouillon")).await;
+    assert!(!is_hidden(&form, federation), "{}", form.body);
+    assert!(!is_hidden(&form, salaries));
+
+    // « Non » and « Culture » only: both hidden, the deposit goes through and the values
+    // typed in the hidden champs are not kept.
+    let deposited = usager
+        .submit_with_button(
+            &refused,
+            "form#dossier-form",
+            &[
+                (&employeur_field, "false"),
+                (&activites_field, "Culture"),
+                (&salaries_field, "12"),
+                (&federation_field, "FFF"),
+            ],
+            Some(("action", "submit")),
+        )
+        .await;
+    assert_eq!(deposited.status, 200, "{}", deposited.body);
+    let state: String = sqlx::query_scalar("select state::text from dossiers where id = $1")
+        .bind(dossier)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(state, "en_construction");
+    assert_eq!(
+        champ_value(&app, dossier, employeur).await,
+        Some(json!(false))
+    );
+    assert_eq!(
+        champ_value(&app, dossier, activites).await,
+        Some(json!(["Culture"]))
+    );
+    assert_eq!(champ_value(&app, dossier, salaries).await, None);
+    assert_eq!(champ_value(&app, dossier, federation).await, None);
+}
+
 /// The browser evaluator built by `.ci/test` (`.ci/logic-wasm`); `None` when not built.
 fn built_wasm() -> Option<Vec<u8>> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("var/wasm/logic.wasm");

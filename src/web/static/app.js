@@ -86,10 +86,20 @@
         var id = idOf(el);
         var control = dossierForm.elements["champ_" + id];
         if (!control) { return; }
+        var boxes = dossierForm.querySelectorAll('input[type="checkbox"][name="champ_' + id + '"]');
+        if (boxes.length && (boxes.length > 1 || boxes[0].value !== "on")) {
+          // Choix multiple: the list of the checked options.
+          var chosen = [];
+          Array.prototype.forEach.call(boxes, function (b) { if (b.checked) { chosen.push(b.value); } });
+          if (chosen.length) { values[id] = chosen; }
+          return;
+        }
         if (control.type === "checkbox") {
           if (control.checked) { values[id] = true; }
           return;
         }
+        // Radios (oui/non, civilité) give the checked one's value; "true"/"false" compare
+        // equal to a boolean.
         var v = (control.value || "").trim();
         if (v === "") { return; }
         if (control.type === "number" && !isNaN(Number(v))) { values[id] = Number(v); return; }
