@@ -50,6 +50,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         routing: Routing::start(db.clone()),
         base_url: config.server.base_url.clone(),
         geo: geo.clone(),
+        outbox: demarches_actors::store::outbox::Waker::start(db.clone()),
     });
     let registry = Registry::new(
         env,
@@ -126,6 +127,12 @@ pub fn bind(state: AppState) -> anyhow::Result<(Server, SocketAddr)> {
         0 => cores(),
         n => n,
     };
+    if !config.assets.dsfr_dir.is_dir() {
+        tracing::warn!(
+            dir = %config.assets.dsfr_dir.display(),
+            "DSFR assets not installed: pages are served unstyled (see README)"
+        );
+    }
     let data = web::Data::new(state);
     let app_config = config.clone();
     let server = HttpServer::new(move || {

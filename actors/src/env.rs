@@ -15,6 +15,8 @@ pub struct ActorEnv {
     pub base_url: String,
     /// Geographic referentials of the champs (loaded once at startup).
     pub geo: std::sync::Arc<crate::domain::geo::GeoIndex>,
+    /// Wakes the outbox workers after a commit that wrote mails.
+    pub outbox: crate::store::outbox::Waker,
 }
 
 impl ActorEnv {

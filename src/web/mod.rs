@@ -29,11 +29,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
         )
         .route("/health", web::get().to(health))
         .route("/static/app.css", web::get().to(app_css))
-        .route("/static/app.js", web::get().to(app_js))
-        .service(actix_files::Files::new(
+        .route("/static/app.js", web::get().to(app_js));
+    // Absent until the DSFR's terms are accepted at set-up (see README): pages stay usable.
+    if config.assets.dsfr_dir.is_dir() {
+        cfg.service(actix_files::Files::new(
             "/static/dsfr",
             &config.assets.dsfr_dir,
         ));
+    }
     accounts::routes(cfg);
     admin::routes(cfg);
     usager::routes(cfg);

@@ -203,6 +203,9 @@ async fn attempt_once(
             };
             next.lock_version = version;
             let next = Arc::new(*next);
+            if !write.mails.is_empty() {
+                env.outbox.wake();
+            }
             env.bus.publish(EventKind::DossierChanged {
                 dossier_id: next.id,
                 procedure_id: next.procedure_id,

@@ -344,8 +344,8 @@ identity as (
   set civilite = excluded.civilite, nom = excluded.nom, prenom = excluded.prenom, updated_at = now()
 ),
 mails as (
-  insert into outbox (topic, idempotency_key, payload)
-  select $22, t.k, t.p from upd, unnest($18::text[], $19::jsonb[]) as t(k, p)
+  insert into outbox (topic, idempotency_key, payload, wake)
+  select $22, t.k, t.p, false from upd, unnest($18::text[], $19::jsonb[]) as t(k, p)
   on conflict (idempotency_key) do nothing
 ),
 followed as (

@@ -30,3 +30,38 @@ pub async fn enqueue_mail(
     .await?;
     Ok(())
 }
+
+/// Wakes the outbox workers of every node (`NOTIFY demarches_worker`) after commits that
+/// wrote outbox rows without the trigger. Many wake-ups in a short time make one NOTIFY, sent
+/// outside the writers' transactions.
+#[derive(Clone)]
+pub struct Waker {
+    pending: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Waker {
+    /// Starts the notifier task on the current tokio runtime.
+    pub fn start(db: sqlx::PgPool) -> Self {
+        let pending = std::sync::Arc::new(tokio::sync::Notify::new());
+        let waiting = pending.clone();
+        tokio::spawn(async move {
+            loop {
+                waiting.notified().await;
+                // Let the commits of the same instant share one notification.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                if let Err(err) = sqlx::query("select pg_notify('demarches_worker', 'outbox')")
+                    .execute(&db)
+                    .await
+                {
+                    tracing::warn!(error = %err, "cannot wake the workers; they poll anyway");
+                }
+            }
+        });
+        Self { pending }
+    }
+
+    /// Asks for a wake-up (never blocks; coalesced with the pending one).
+    pub fn wake(&self) {
+        self.pending.notify_one();
+    }
+}
