@@ -301,6 +301,68 @@ async fn redirects_are_rechecked_at_each_hop() {
     assert_host_healthy(&p).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_get_reveals_only_granted_keys() {
+    let up = FakeBan::start().await;
+    // SAFETY: this test binary's only use of this variable
+    unsafe { std::env::set_var("DEMARCHES_CONNECTOR_PROBE_TOKEN", "s3cret") };
+    let extra = misbehave(
+        "probe",
+        "config",
+        "secrets = [\"token\"]",
+        "colour = \"bleu\"",
+    );
+    let p = host(&up, &extra).await;
+    p.load_bytes("probe", &wasm("misbehave")).await.unwrap();
+    let r = p
+        .search_address("probe", "colour,token,base_url,path,HOME", 10)
+        .await
+        .unwrap();
+    let labels: Vec<_> = r.iter().map(|a| a.label.as_str()).collect();
+    // base_url is granted to ban, not to probe; the process environment is not readable
+    assert_eq!(
+        labels,
+        [
+            "colour=bleu",
+            "token=s3cret",
+            "base_url=none",
+            "path=none",
+            "HOME=none"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_is_namespaced_per_connector() {
+    let up = FakeBan::start().await;
+    let extra = [
+        misbehave("cachea", "cache", "", ""),
+        misbehave("cacheb", "cache", "", ""),
+    ]
+    .join("\n");
+    let p = host(&up, &extra).await;
+    for n in ["cachea", "cacheb"] {
+        p.load_bytes(n, &wasm("misbehave")).await.unwrap();
+    }
+    let label = |r: Vec<demarches_plugins::Address>| r[0].label.clone();
+    assert_eq!(
+        label(p.search_address("cachea", "k", 1).await.unwrap()),
+        "miss"
+    );
+    assert_eq!(
+        label(p.search_address("cachea", "k", 1).await.unwrap()),
+        "hit cachea"
+    );
+    assert_eq!(
+        label(p.search_address("cacheb", "k", 1).await.unwrap()),
+        "miss"
+    );
+    assert_eq!(
+        label(p.search_address("cacheb", "k", 1).await.unwrap()),
+        "hit cacheb"
+    );
+}
+
 // ------------------------------------------------------------------ lifecycle
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

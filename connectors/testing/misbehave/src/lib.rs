@@ -3,8 +3,10 @@
 //! - `name`: connector name reported by describe (default "misbehave");
 //! - `declared_hosts`: comma-separated requested hosts;
 //! - `mode` read at each search: `loop` (spin forever), `memory` (grow memory
-//!   until refused), `fetch` (GET `url` and report status), `echo` (answer one
-//!   address labelled with the query).
+//!   until refused), `fetch` (GET `url` and report status), `config` (one
+//!   address per comma-separated key of the query: `key=value` or `key=none`),
+//!   `cache` (`hit <value>` if the query is cached, else caches it for 60 s and
+//!   answers `miss`), `echo` (answer one address labelled with the query).
 use connector_sdk::{
     Address, AddressGuest, ConnectorError, ConnectorInfo, MetaGuest, config_or, host,
 };
@@ -62,6 +64,20 @@ impl AddressGuest for Misbehave {
                     Err(e) => Err(connector_sdk::fetch_error(e)),
                 }
             }
+            "config" => Ok(query
+                .split(',')
+                .flat_map(|k| {
+                    let v = host::config_get(k).unwrap_or_else(|| "none".into());
+                    one(format!("{k}={v}"))
+                })
+                .collect()),
+            "cache" => match host::cache_get(&query) {
+                Some(v) => Ok(one(format!("hit {}", String::from_utf8_lossy(&v)))),
+                None => {
+                    host::cache_set(&query, config_or("name", "?").as_bytes(), 60);
+                    Ok(one("miss".into()))
+                }
+            },
             _ => Ok(one(format!("echo {query} at {}", host::now_unix_ms()))),
         }
     }
