@@ -456,6 +456,8 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
+        // reqwest is built with `rustls-no-provider` (for the plugin host): one ring provider per process
+        demarches_plugins::install_crypto_provider();
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
