@@ -44,6 +44,22 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// WASM connectors (grants from <config-dir>/connectors.toml).
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsCommand {
+    /// Validate <name>.wasm as connector <name> (compile, link, describe, grant) without installing it.
+    Check { file: PathBuf },
+    /// Load every <name>.wasm of a directory and print what would run, or why not.
+    List {
+        #[arg(default_value = "var/plugins")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -59,13 +75,57 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
+    // One process-wide TLS provider (ring) before any HTTP client is built.
+    demarches_plugins::install_crypto_provider();
     let cli = Cli::parse();
+    if let Command::Plugins { command } = &cli.command {
+        let policy = demarches_plugins::Policy::load(&cli.config_dir.join("connectors.toml"))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        return rt.block_on(plugins_command(command, policy));
+    }
     let config = Config::load(&cli.config_dir)?;
     actix_web::rt::System::new().block_on(run(cli.command, config))
 }
 
+async fn plugins_command(
+    command: &PluginsCommand,
+    policy: demarches_plugins::Policy,
+) -> anyhow::Result<()> {
+    let plugins = demarches_plugins::Plugins::new(policy)?;
+    match command {
+        PluginsCommand::Check { file } => {
+            let name = demarches_plugins::connector_name(file)
+                .ok_or_else(|| anyhow::anyhow!("{}: not a <name>.wasm file", file.display()))?;
+            let info = plugins.check(&name, &std::fs::read(file)?).await?;
+            println!(
+                "{} {} ok: capabilities {:?}, hosts {:?}",
+                info.name, info.version, info.capabilities, info.requested_hosts
+            );
+        }
+        PluginsCommand::List { dir } => {
+            plugins.reconcile_dir(dir).await;
+            for s in plugins.status() {
+                let version = s.version.as_deref().unwrap_or("-");
+                let digest = s.digest.as_deref().map_or("-", |d| &d[..12.min(d.len())]);
+                let rejected = s.rejection.map(|r| format!(" rejected: {}", r.reason));
+                println!(
+                    "{}\t{version}\t{digest}{}",
+                    s.name,
+                    rejected.unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
+        Command::Plugins { .. } => {
+            anyhow::bail!("plugins commands are handled before the config is loaded")
+        }
         Command::Serve => server::serve(config).await,
         Command::Migrate => {
             let db = server::connect(&config).await?;

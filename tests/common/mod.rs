@@ -237,6 +237,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: TestOptions) -> TestApp {
+        // reqwest is built without a default TLS provider (see plugins): install ring first.
+        demarches_plugins::install_crypto_provider();
         let database = TestDb::create().await;
         let mail = MailSink::start();
         let port = free_port();
@@ -470,6 +472,8 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
+        // reqwest is built with `rustls-no-provider` (for the plugin host): one ring provider per process
+        demarches_plugins::install_crypto_provider();
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
