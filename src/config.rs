@@ -21,6 +21,8 @@ pub struct Config {
     #[serde(default)]
     pub geo: GeoConfig,
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub plugins: PluginsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +92,25 @@ impl Default for GeoConfig {
                 "var/npm/node_modules/@etalab/decoupage-administratif/data",
             ),
             pays_file: PathBuf::from("var/npm/node_modules/i18n-iso-countries/langs/fr.json"),
+        }
+    }
+}
+
+/// WASM connectors (crate `demarches-plugins`): the directory watched for `<name>.wasm`
+/// artifacts (hot swap: write a temporary file, then rename it) and the operator grants.
+/// A missing directory or grants file only logs: the platform runs without connectors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PluginsConfig {
+    pub dir: PathBuf,
+    pub grants: PathBuf,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            dir: PathBuf::from("var/plugins"),
+            grants: PathBuf::from("config/connectors.toml"),
         }
     }
 }

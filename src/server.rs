@@ -59,6 +59,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         config.actors.max_dossier_actors,
     );
     let storage = Arc::new(crate::storage::LocalStorage::new(&config.storage.dir));
+    let (plugins, plugins_watch) = start_plugins(&config.plugins)?;
     let state = AppState {
         db,
         config,
@@ -67,9 +68,48 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         bus,
         geo,
         storage,
+        plugins,
+        plugins_watch,
     };
     spawn_bus_pump(&state);
     Ok(state)
+}
+
+/// The connector host: grants from `config.grants`, artifacts of `config.dir` loaded now
+/// and on every change (hot swap). A missing grants file or directory, or a refused
+/// artifact, only logs: the platform runs without (that) connector. Call within a runtime.
+fn start_plugins(
+    config: &crate::config::PluginsConfig,
+) -> anyhow::Result<(
+    demarches_plugins::Plugins,
+    Option<Arc<demarches_plugins::DirWatcher>>,
+)> {
+    demarches_plugins::install_crypto_provider();
+    let policy = match demarches_plugins::Policy::load(&config.grants) {
+        Ok(policy) => policy,
+        Err(e) => {
+            tracing::warn!(grants = %config.grants.display(), error = %e,
+                "connector grants unreadable: no connector can be loaded");
+            demarches_plugins::Policy::default()
+        }
+    };
+    let plugins = demarches_plugins::Plugins::new(policy)?;
+    if !config.dir.is_dir() {
+        tracing::info!(dir = %config.dir.display(), "no plugins directory: running without connectors");
+        return Ok((plugins, None));
+    }
+    // The watcher reconciles the directory once at start, then after each change.
+    match plugins.watch(&config.dir) {
+        Ok(watch) => Ok((plugins, Some(Arc::new(watch)))),
+        Err(e) => {
+            tracing::warn!(dir = %config.dir.display(), error = %e,
+                "cannot watch the plugins directory: loading it once");
+            let p = plugins.clone();
+            let dir = config.dir.clone();
+            actix_web::rt::spawn(async move { p.reconcile_dir(&dir).await });
+            Ok((plugins, None))
+        }
+    }
 }
 
 /// Routes bus events to this node's actors: live pages of groupes, stale dossier caches,

@@ -21,4 +21,9 @@ pub struct AppState {
     pub geo: Arc<GeoIndex>,
     /// Files of the pièces justificatives.
     pub storage: Arc<dyn Storage>,
+    /// WASM connectors (address search…), reconciled from `plugins.dir` and watched.
+    pub plugins: demarches_plugins::Plugins,
+    /// Keeps the plugins directory watched while the state lives (none when the directory
+    /// is missing).
+    pub plugins_watch: Option<Arc<demarches_plugins::DirWatcher>>,
 }

@@ -276,6 +276,17 @@ impl TestApp {
                 .display()
                 .to_string(),
         ));
+        // No connectors unless a test gives a plugins directory (tests/connectors.rs).
+        vars.push((
+            "DEMARCHES__PLUGINS__DIR".to_owned(),
+            std::env::temp_dir()
+                .join(format!(
+                    "demarches-no-plugins-{}",
+                    uuid::Uuid::new_v4().simple()
+                ))
+                .display()
+                .to_string(),
+        ));
         vars.extend(options.vars.iter().cloned());
         if let Some(redis) = &options.redis_url {
             vars.push(("REDIS_URL".to_owned(), redis.clone()));
