@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api;
 pub mod csrf;
 pub mod dev;
 pub mod error;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
     }
     accounts::routes(cfg);
     admin::routes(cfg);
+    api::routes(cfg);
     usager::routes(cfg);
     pieces::routes(cfg);
     instructeur::routes(cfg);

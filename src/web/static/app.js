@@ -133,4 +133,106 @@
       })
       .catch(function () { /* server-side visibility only */ });
   }
+
+  // Address suggestions: an input with data-autocomplete becomes a combobox (ARIA 1.2)
+  // listing the answers of that JSON endpoint ([{label, …}]). Choosing one fills the input;
+  // the text typed is what is saved either way, so an unavailable service (503) or no
+  // JavaScript only means no suggestions.
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-autocomplete]"), function (input) {
+    if (!window.fetch || !window.JSON) { return; }
+    var url = input.getAttribute("data-autocomplete");
+    var listId = input.id + "-suggestions";
+    var list = document.createElement("ul");
+    list.id = listId;
+    list.className = "dm-suggestions";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Adresses suggérées");
+    list.hidden = true;
+    var status = document.createElement("p");
+    status.className = "fr-hint-text dm-suggestions-status";
+    status.setAttribute("aria-live", "polite");
+    input.parentNode.insertBefore(list, input.nextSibling);
+    input.parentNode.insertBefore(status, list.nextSibling);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", listId);
+    input.setAttribute("autocomplete", "off");
+    var items = [];
+    var active = -1;
+    var timer = null;
+    var seq = 0;
+    var close = function () {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    };
+    var highlight = function (i) {
+      items.forEach(function (li, j) { li.setAttribute("aria-selected", j === i ? "true" : "false"); });
+      active = i;
+      if (i >= 0) { input.setAttribute("aria-activedescendant", items[i].id); }
+      else { input.removeAttribute("aria-activedescendant"); }
+    };
+    var choose = function (i) {
+      if (i < 0 || i >= items.length) { return; }
+      input.value = items[i].getAttribute("data-label");
+      close();
+      status.textContent = "";
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+    var show = function (suggestions) {
+      list.innerHTML = "";
+      items = suggestions.map(function (s, i) {
+        var li = document.createElement("li");
+        li.id = listId + "-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.setAttribute("data-label", s.label);
+        li.textContent = s.label;
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
+        list.appendChild(li);
+        return li;
+      });
+      active = -1;
+      if (items.length) {
+        list.hidden = false;
+        input.setAttribute("aria-expanded", "true");
+        status.textContent = items.length + (items.length > 1 ? " adresses suggérées" : " adresse suggérée");
+      } else {
+        close();
+        status.textContent = "";
+      }
+    };
+    var search = function () {
+      var q = input.value.trim();
+      if (q.length < 3) { close(); status.textContent = ""; return; }
+      var mine = ++seq;
+      fetch(url + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (res) {
+          if (res.status === 503) {
+            return res.json().then(function (body) { return Promise.reject(body && body.error); });
+          }
+          return res.ok ? res.json() : Promise.reject(null);
+        })
+        .then(function (suggestions) { if (mine === seq && suggestions && suggestions.map) { show(suggestions); } })
+        .catch(function (message) {
+          if (mine !== seq) { return; }
+          close();
+          status.textContent = typeof message === "string" ? message : "";
+        });
+    };
+    input.addEventListener("input", function () {
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(search, 250);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (list.hidden || !items.length) { return; }
+      if (e.key === "ArrowDown") { e.preventDefault(); highlight((active + 1) % items.length); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); highlight(active <= 0 ? items.length - 1 : active - 1); }
+      else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(active); }
+      else if (e.key === "Escape") { e.preventDefault(); close(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+  });
 })();

@@ -146,6 +146,8 @@ pub struct ChampField {
     pub input_type: &'static str,
     pub inputmode: &'static str,
     pub autocomplete: &'static str,
+    /// JSON suggestions endpoint for app.js (address champ); the input stays free text.
+    pub suggestions_url: &'static str,
     pub value: String,
     pub checked: bool,
     pub options: Vec<String>,
@@ -422,6 +424,11 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
         input_type,
         inputmode,
         autocomplete,
+        suggestions_url: if def.type_champ == TypeChamp::Address {
+            "/api/adresses"
+        } else {
+            ""
+        },
         value: shown.value,
         checked: shown.checked,
         options: options.drop_down_options.clone(),
