@@ -3,6 +3,7 @@
 //! in [`crate::procedures`]. Only administrateurs of a démarche see it (404 otherwise).
 
 mod annotations;
+mod connecteurs;
 mod dashboard;
 mod form_builder;
 mod instructeurs;
@@ -21,6 +22,7 @@ use crate::web::session::SessionUser;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(dashboard::home))
+        .route("/admin/connecteurs", web::get().to(connecteurs::index))
         .route("/admin/procedures", web::get().to(dashboard::index))
         .route("/admin/procedures/new", web::get().to(dashboard::new_form))
         .route("/admin/procedures/new", web::post().to(dashboard::create))
