@@ -1,0 +1,373 @@
+//! Connectors enabled at runtime, end to end: the platform loads `ban.wasm` from its plugins
+//! directory (grants pointing the BAN connector at a loopback fake of the BAN API), answers
+//! `/api/adresses`, degrades to free text when the upstream is down, swaps a new version
+//! dropped into the directory without restart, and lists the connectors for administrateurs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::seed;
+use common::{Browser, TestApp, TestOptions};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const USAGER: &str = "camille.durand@example.fr";
+const UNAVAILABLE: &str = "La recherche d’adresses est momentanément indisponible.";
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A guest artifact: `$DEMARCHES_CONNECTORS_DIR` (set by `.ci/test`), else
+/// `connectors/target/wasm32-wasip2/release` (`cargo build --release --target wasm32-wasip2
+/// --manifest-path connectors/Cargo.toml`).
+fn wasm(name: &str) -> Vec<u8> {
+    let dir = std::env::var_os("DEMARCHES_CONNECTORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo("connectors/target/wasm32-wasip2/release"));
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}. Build the guests first: cargo build --release --target wasm32-wasip2 --manifest-path connectors/Cargo.toml",
+            path.display()
+        )
+    })
+}
+
+/// A loopback fake of the BAN API (`GET /search/?q=…`) answering with the fixtures of the
+/// plugin host's tests: "ales" → the municipality, anything else → 20 avenue de Ségur.
+/// Dropping it closes the port (the upstream is then down).
+struct FakeBan {
+    port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeBan {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(repo("plugins/tests/fixtures/ban").join(name)).unwrap()
+}
+
+impl FakeBan {
+    async fn start() -> FakeBan {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&buf).to_lowercase();
+                    let target = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    let (status, body) = if !target.starts_with("/search") {
+                        ("404 Not Found", b"{}".to_vec())
+                    } else if target.contains("ales") {
+                        ("200 OK", fixture("search_municipality_ales.json"))
+                    } else {
+                        ("200 OK", fixture("search_20_avenue_de_segur_paris.json"))
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(&body).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        FakeBan { port, task }
+    }
+}
+
+/// A plugins directory holding `ban.wasm`, grants for the fake upstream, and the app.
+struct Setup {
+    app: TestApp,
+    dir: PathBuf,
+    up: Option<FakeBan>,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn setup() -> Setup {
+    let up = FakeBan::start().await;
+    let dir = std::env::temp_dir().join(format!(
+        "demarches-plugins-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::write(plugins.join("ban.wasm"), wasm("ban")).unwrap();
+    let grants = dir.join("connectors.toml");
+    std::fs::write(
+        &grants,
+        format!(
+            r#"
+            [connectors.ban]
+            allowed_hosts = ["api-adresse.data.gouv.fr", "127.0.0.1:{port}"]
+            allow_loopback = true
+            allow_http = true
+            timeout_ms = 1000
+            [connectors.ban.config]
+            base_url = "http://127.0.0.1:{port}"
+            "#,
+            port = up.port
+        ),
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(TestOptions {
+        vars: vec![
+            (
+                "DEMARCHES__PLUGINS__DIR".to_owned(),
+                plugins.display().to_string(),
+            ),
+            (
+                "DEMARCHES__PLUGINS__GRANTS".to_owned(),
+                grants.display().to_string(),
+            ),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    Setup {
+        app,
+        dir,
+        up: Some(up),
+    }
+}
+
+async fn suggestions(browser: &Browser, q: &str) -> (u16, Value) {
+    let url = format!("/api/adresses?q={}", urlencode(q));
+    let page = browser.get(&url).await;
+    let body = serde_json::from_str(&page.body)
+        .unwrap_or_else(|e| panic!("{url}: {e}: {} {}", page.status, page.body));
+    (page.status, body)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Waits until `q` answers 200 with a first label accepted by `ok` (the watcher loads
+/// artifacts asynchronously); returns that answer. Each try uses a new query (the
+/// connectors' result cache is per connector, not per version).
+async fn wait_for_label(browser: &Browser, q: &str, ok: impl Fn(&str) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut i = 0;
+    loop {
+        let (status, body) = suggestions(browser, &format!("{i} {q}")).await;
+        if status == 200 && body[0]["label"].as_str().is_some_and(&ok) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no matching answer: {status} {body}"
+        );
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn address_suggestions_come_from_the_ban_connector_and_swap_without_restart() {
+    let s = setup().await;
+    let app = &s.app;
+
+    // Anonymous visitors are sent to sign in.
+    let anonymous = app.browser().get("/api/adresses?q=segur").await;
+    assert!(
+        anonymous.url.contains("/users/sign_in"),
+        "{}",
+        anonymous.url
+    );
+
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    wait_for_label(&usager, "avenue de Ségur Paris", |_| true).await;
+    let (status, body) = suggestions(&usager, "20 avenue de Ségur Paris").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!([{
+            "label": "20 Avenue de Ségur 75007 Paris",
+            "postcode": "75007",
+            "citycode": "75107",
+            "lon": 2.308628,
+            "lat": 48.850699
+        }])
+    );
+    let (status, body) = suggestions(&usager, "Ales").await;
+    assert_eq!(status, 200);
+    assert_eq!(body[0]["label"], "Alès");
+    assert_eq!(body[0]["citycode"], "30007");
+    // Too short: no search.
+    assert_eq!(suggestions(&usager, "ab").await, (200, json!([])));
+
+    // The operator view, for administrateurs only.
+    assert_eq!(usager.get("/admin/connecteurs").await.status, 403);
+    let admin = app
+        .signed_in(
+            "admin@example.gouv.fr",
+            &["administrateur"],
+            "administrateur",
+        )
+        .await;
+    let page = admin.get("/admin/connecteurs").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let row = page.text("#connecteur-ban").expect("ban row");
+    assert!(row.starts_with("ban 1.0.0 "), "{row}");
+    assert!(row.contains("address"), "{row}");
+    assert!(
+        row.contains(&format!("127.0.0.1:{}", s.up.as_ref().unwrap().port)),
+        "{row}"
+    );
+    assert_eq!(
+        page.text("#connecteur-ban .dm-rejection").as_deref(),
+        Some("—")
+    );
+
+    // A new version dropped into the directory (write, then rename) serves the next calls.
+    let plugins = s.dir.join("plugins");
+    std::fs::write(plugins.join("ban.wasm.tmp"), wasm("ban_v2")).unwrap();
+    std::fs::rename(plugins.join("ban.wasm.tmp"), plugins.join("ban.wasm")).unwrap();
+    let body = wait_for_label(&usager, "rue de Rivoli", |l| l.starts_with("v2 ")).await;
+    assert_eq!(body[0]["label"], "v2 20 Avenue de Ségur 75007 Paris");
+    let (_, body) = suggestions(&usager, "Ales").await;
+    let page = admin.get("/admin/connecteurs").await;
+    let row = page.text("#connecteur-ban").expect("ban row");
+    assert!(
+        row.starts_with("ban 2.0.0 (précédente : 1.0.0)"),
+        "{row} / {body}"
+    );
+
+    // An artifact the host refuses keeps v2 serving and shows why.
+    std::fs::write(plugins.join("ban.wasm.tmp"), b"not wasm").unwrap();
+    std::fs::rename(plugins.join("ban.wasm.tmp"), plugins.join("ban.wasm")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = admin.get("/admin/connecteurs").await;
+        let rejection = page.text("#connecteur-ban .dm-rejection").unwrap();
+        if rejection != "—" {
+            assert!(
+                page.text("#connecteur-ban")
+                    .unwrap()
+                    .starts_with("ban 2.0.0")
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the refused artifact is not shown"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_label(&usager, "rue Oberkampf", |l| l.starts_with("v2 ")).await;
+}
+
+#[tokio::test]
+async fn upstream_down_answers_503_and_the_typed_address_is_deposited() {
+    let mut s = setup().await;
+    let app = &s.app;
+    let procedure = seed::published_procedure(
+        &app.db,
+        "Déclaration de travaux",
+        "travaux",
+        "admin@example.gouv.fr",
+        &[("address", "Adresse des travaux", true, json!({}))],
+    )
+    .await;
+    let champ = format!("champ_{}", procedure.champ("Adresse des travaux").stable_id);
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    wait_for_label(&usager, "avenue de Ségur Paris", |_| true).await;
+
+    // The upstream goes down: a 503 with a French message, never a 500.
+    drop(s.up.take());
+    let (status, body) = suggestions(&usager, "3 chemin des Oiseaux").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().starts_with(UNAVAILABLE),
+        "{body}"
+    );
+
+    // The form still takes the address as typed.
+    let page = usager.get("/commencer/travaux").await;
+    let form = usager.submit(&page, "form#commencer", &[]).await;
+    assert!(form.url.ends_with("/brouillon"), "{}", form.url);
+    assert!(
+        form.contains("data-autocomplete=\"/api/adresses\""),
+        "{}",
+        form.body
+    );
+    let typed = "3 chemin des Oiseaux, 12345 Nulle-Part";
+    let deposited = usager
+        .submit_with_button(
+            &form,
+            "form#dossier-form",
+            &[
+                ("civilite", "Mme"),
+                ("nom", "Durand"),
+                ("prenom", "Camille"),
+                (&champ, typed),
+            ],
+            Some(("action", "submit")),
+        )
+        .await;
+    assert_eq!(deposited.status, 200, "{}", deposited.body);
+    assert!(
+        deposited.contains("Votre dossier a bien été déposé."),
+        "{}",
+        deposited.body
+    );
+    let (state, value): (String, Value) = sqlx::query_as(
+        "select d.state::text, c.value from dossiers d join champs c on c.dossier_id = d.id
+         where d.procedure_id = $1 and c.stable_id = $2",
+    )
+    .bind(procedure.id)
+    .bind(procedure.champ("Adresse des travaux").stable_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(state, "en_construction");
+    assert_eq!(value, json!(typed));
+}
+
+#[tokio::test]
+async fn without_plugins_directory_the_platform_runs_without_connectors() {
+    let app = TestApp::spawn().await;
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let (status, body) = suggestions(&usager, "20 avenue de Ségur").await;
+    assert_eq!(status, 503);
+    assert!(body["error"].as_str().unwrap().starts_with(UNAVAILABLE));
+    let admin = app
+        .signed_in(
+            "admin@example.gouv.fr",
+            &["administrateur"],
+            "administrateur",
+        )
+        .await;
+    let page = admin.get("/admin/connecteurs").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text("#aucun-connecteur").is_some(), "{}", page.body);
+}
