@@ -371,3 +371,85 @@ async fn without_plugins_directory_the_platform_runs_without_connectors() {
     assert_eq!(page.status, 200);
     assert!(page.text("#aucun-connecteur").is_some(), "{}", page.body);
 }
+
+#[tokio::test]
+async fn chromium_shows_address_suggestions_and_fills_the_choice() {
+    use fantoccini::Locator;
+    let s = setup().await;
+    let app = &s.app;
+    let procedure = seed::published_procedure(
+        &app.db,
+        "Déclaration de travaux",
+        "travaux-navigateur",
+        "admin@example.gouv.fr",
+        &[("address", "Adresse des travaux", true, json!({}))],
+    )
+    .await;
+    let stable_id = procedure.champ("Adresse des travaux").stable_id;
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    wait_for_label(&usager, "avenue de Ségur Paris", |_| true).await;
+    let page = usager.get("/commencer/travaux-navigateur").await;
+    let form = usager.submit(&page, "form#commencer", &[]).await;
+    assert!(form.url.ends_with("/brouillon"), "{}", form.url);
+
+    let chrome = common::chrome::Chrome::start().await;
+    chrome.sign_in_as(app, &usager).await;
+    chrome.client.goto(&form.url).await.unwrap();
+    let input = chrome
+        .wait()
+        .for_element(Locator::Css(&format!(
+            "#champ_{stable_id}[role=combobox][aria-autocomplete=list]"
+        )))
+        .await
+        .expect("the address input becomes a combobox");
+    input.send_keys("20 avenue de Ségur").await.unwrap();
+    let option = chrome
+        .wait()
+        .for_element(Locator::Css(&format!(
+            "#champ_{stable_id}-suggestions[role=listbox] [role=option]"
+        )))
+        .await
+        .expect("a suggestion");
+    assert_eq!(
+        option.text().await.unwrap(),
+        "20 Avenue de Ségur 75007 Paris"
+    );
+    assert_eq!(
+        input.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+    option.click().await.unwrap();
+    assert_eq!(
+        input.prop("value").await.unwrap().as_deref(),
+        Some("20 Avenue de Ségur 75007 Paris")
+    );
+    assert_eq!(
+        input.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("false")
+    );
+    chrome
+        .client
+        .find(Locator::Css("button[name=action][value=save]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let value: Option<Value> = sqlx::query_scalar(
+            "select c.value from champs c join dossiers d on d.id = c.dossier_id
+             where d.procedure_id = $1 and c.stable_id = $2",
+        )
+        .bind(procedure.id)
+        .bind(stable_id)
+        .fetch_optional(&app.db)
+        .await
+        .unwrap();
+        if value == Some(json!("20 Avenue de Ségur 75007 Paris")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "saved value: {value:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

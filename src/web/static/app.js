@@ -151,6 +151,7 @@
     var status = document.createElement("p");
     status.className = "fr-hint-text dm-suggestions-status";
     status.setAttribute("aria-live", "polite");
+    input.parentNode.style.position = "relative";
     input.parentNode.insertBefore(list, input.nextSibling);
     input.parentNode.insertBefore(status, list.nextSibling);
     input.setAttribute("role", "combobox");
