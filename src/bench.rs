@@ -16,6 +16,7 @@ use crate::{demo, server};
 
 #[derive(Debug, Clone)]
 pub struct Report {
+    pub warm: bool,
     pub dossiers: usize,
     pub concurrency: usize,
     pub elapsed: Duration,
@@ -40,8 +41,13 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} dépôts, concurrence {}, {:.2} s : {:.0} dépôts/s ; latence p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms ; échecs {}",
+            "{} dépôts ({}), concurrence {}, {:.2} s : {:.0} dépôts/s ; latence p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms ; échecs {}",
             self.dossiers,
+            if self.warm {
+                "acteurs chargés"
+            } else {
+                "acteurs froids"
+            },
             self.concurrency,
             self.elapsed.as_secs_f64(),
             self.per_second(),
@@ -100,13 +106,20 @@ fn sample(type_champ: TypeChamp, options: &[String]) -> String {
 }
 
 /// Runs the benchmark against a scratch copy of the schema.
-pub async fn run(config: &Config, dossiers: usize, concurrency: usize) -> anyhow::Result<Report> {
+/// `warm`: the dossier actors are loaded before the clock starts (a deposit right after
+/// the usager's saves); otherwise every deposit also loads its dossier.
+pub async fn run(
+    config: &Config,
+    dossiers: usize,
+    concurrency: usize,
+    warm: bool,
+) -> anyhow::Result<Report> {
     let admin = server::connect(config).await?;
     let name = format!("demarches_bench_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
         .execute(&admin)
         .await?;
-    let result = run_in(config, &name, dossiers, concurrency).await;
+    let result = run_in(config, &name, dossiers, concurrency, warm).await;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "drop database if exists {name} with (force)"
     )))
@@ -120,6 +133,7 @@ async fn run_in(
     database: &str,
     dossiers: usize,
     concurrency: usize,
+    warm: bool,
 ) -> anyhow::Result<Report> {
     let mut config = config.clone();
     let url = config.database.url.expose().to_owned();
@@ -154,6 +168,23 @@ async fn run_in(
         ids.push(dossier_store::create(&db, seeded.procedure_id, revision_id, &author).await?);
     }
 
+    if warm {
+        // Load every actor first, as after the usager's brouillon saves (the usual deposit).
+        for id in &ids {
+            state
+                .registry
+                .send(
+                    *id,
+                    Act {
+                        author: author.clone(),
+                        expected_version: None,
+                        command: Command::Save(SaveForm::default()),
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("warm-up of dossier {id}: {e}"))?;
+        }
+    }
     let started = Instant::now();
     let results: Vec<Result<f64, String>> = futures_util::stream::iter(ids)
         .map(|id| {
@@ -193,6 +224,7 @@ async fn run_in(
     }
     db.close().await;
     Ok(Report {
+        warm,
         dossiers,
         concurrency,
         elapsed,

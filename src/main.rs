@@ -36,6 +36,9 @@ enum Command {
         dossiers: usize,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        /// Load the dossier actors before timing (a deposit right after brouillon saves).
+        #[arg(long)]
+        warm: bool,
     },
     /// Seed a demo démarche and demo accounts, and print them.
     Demo,
@@ -142,8 +145,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Bench {
             dossiers,
             concurrency,
+            warm,
         } => {
-            let report = demarches::bench::run(&config, dossiers, concurrency).await?;
+            let report = demarches::bench::run(&config, dossiers, concurrency, warm).await?;
             println!("{report}");
             Ok(())
         }

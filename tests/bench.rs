@@ -14,7 +14,7 @@ async fn bench_deposits_every_dossier_in_a_scratch_database() {
     // The bench needs an actix system (dossier actors), like the CLI.
     let config = (*app.config).clone();
     let report = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(demarches::bench::run(&config, 40, 8))
+        actix_web::rt::System::new().block_on(demarches::bench::run(&config, 40, 8, false))
     })
     .join()
     .unwrap()
