@@ -93,9 +93,10 @@ fn sample(type_champ: TypeChamp, options: &[String]) -> String {
         | TypeChamp::Departements
         | TypeChamp::Communes
         | TypeChamp::Epci => String::new(),
-        TypeChamp::HeaderSection | TypeChamp::Explication | TypeChamp::PieceJustificative => {
-            String::new()
-        }
+        TypeChamp::HeaderSection
+        | TypeChamp::Explication
+        | TypeChamp::PieceJustificative
+        | TypeChamp::Repetition => String::new(),
     }
 }
 
@@ -170,6 +171,7 @@ async fn run_in(
                     champs: champs.clone(),
                     full_form: true,
                     submit: true,
+                    ..SaveForm::default()
                 }),
             };
             async move {
