@@ -42,8 +42,14 @@ pub fn row_message(number: usize, message: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowAction {
     /// Add a row with this (new, random) id at the end of the block.
-    Add { block: i64, row: Uuid },
-    Remove { block: i64, row: Uuid },
+    Add {
+        block: i64,
+        row: Uuid,
+    },
+    Remove {
+        block: i64,
+        row: Uuid,
+    },
 }
 
 impl RowAction {
@@ -97,7 +103,10 @@ mod tests {
     fn fields_and_actions_parse() {
         let row = Uuid::new_v4();
         let name = field(12, row);
-        assert_eq!(parse_field(name.strip_prefix("champ_").unwrap()), Some((12, row)));
+        assert_eq!(
+            parse_field(name.strip_prefix("champ_").unwrap()),
+            Some((12, row))
+        );
         assert_eq!(parse_field("12"), None);
         assert_eq!(parse_field("12_secondary"), None);
         let new = Uuid::new_v4();
@@ -120,6 +129,13 @@ mod tests {
         assert_eq!(rows, [a, b, c]);
         assert_eq!(RowAction::Add { block: 1, row: c }.apply(&rows), rows);
         assert_eq!(RowAction::Remove { block: 1, row: b }.apply(&rows), [a, c]);
-        assert_eq!(RowAction::Remove { block: 1, row: Uuid::nil() }.apply(&rows), rows);
+        assert_eq!(
+            RowAction::Remove {
+                block: 1,
+                row: Uuid::nil()
+            }
+            .apply(&rows),
+            rows
+        );
     }
 }

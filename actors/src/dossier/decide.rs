@@ -231,8 +231,7 @@ fn decide_save(
     let deposing = form.submit && state.state == Etat::Brouillon;
     // A row added or removed en construction is saved like a brouillon (its new row is
     // empty); "Déposer les modifications" checks everything.
-    let strict =
-        form.submit || (state.state == Etat::EnConstruction && form.row_action.is_none());
+    let strict = form.submit || (state.state == Etat::EnConstruction && form.row_action.is_none());
     if !matches!(state.state, Etat::Brouillon | Etat::EnConstruction) {
         return Err(ActError::ReadOnly(state.state));
     }
@@ -288,7 +287,15 @@ fn decide_save(
         }
     }
 
-    let rows = save_rows(state, form, &mut next, &mut upsert, &mut delete, &mut errors, ctx);
+    let rows = save_rows(
+        state,
+        form,
+        &mut next,
+        &mut upsert,
+        &mut delete,
+        &mut errors,
+        ctx,
+    );
 
     // Only visible champs are validated and mandatory (FEATURES §4.5); a hidden champ reads
     // as empty in the conditions after it.
@@ -336,8 +343,7 @@ fn decide_save(
     if strict && !errors.is_empty() {
         if deposing {
             // Keep every valid value of the brouillon, then report what blocks the deposit.
-            if upsert.is_empty() && delete.is_empty() && individual.is_none() && rows.is_empty()
-            {
+            if upsert.is_empty() && delete.is_empty() && individual.is_none() && rows.is_empty() {
                 return Err(ActError::Invalid {
                     errors,
                     snapshot: snapshot(state),
@@ -510,7 +516,12 @@ fn save_rows(
         for row in rows.iter().filter(|r| !after.contains(r)) {
             errors.retain(|e| !e.field.ends_with(&format!("_{row}")));
             changes.upsert.retain(|(_, r, _)| r != row);
-            let gone: Vec<(i64, Uuid)> = next.rows.keys().filter(|(_, r)| r == row).copied().collect();
+            let gone: Vec<(i64, Uuid)> = next
+                .rows
+                .keys()
+                .filter(|(_, r)| r == row)
+                .copied()
+                .collect();
             for key in gone {
                 next.rows.remove(&key);
                 if state.rows.contains_key(&key) && !changes.delete.contains(&key) {
@@ -528,11 +539,20 @@ fn save_rows(
 }
 
 /// On deposit: the mandatory children of a block, in every row.
-fn mandatory_rows(state: &DossierState, block: i64, next: &DossierState, errors: &mut Vec<FieldError>) {
+fn mandatory_rows(
+    state: &DossierState,
+    block: i64,
+    next: &DossierState,
+    errors: &mut Vec<FieldError>,
+) {
     use crate::domain::repetition;
     let rows = repetition::row_ids(next.values.get(&block));
     for (i, row) in rows.iter().enumerate() {
-        for child in state.defs.children(block).filter(|d| d.type_champ.is_typed()) {
+        for child in state
+            .defs
+            .children(block)
+            .filter(|d| d.type_champ.is_typed())
+        {
             let field = repetition::field(child.stable_id, *row);
             if errors.iter().any(|e| e.field == field) {
                 continue;
@@ -1443,7 +1463,8 @@ mod tests {
     fn with_block(rows: &[Uuid]) -> DossierState {
         let mut state = dossier(Etat::Brouillon);
         let mut defs = (*state.defs).clone();
-        defs.champs.push(champ(300, TypeChamp::Repetition, "Membres", true));
+        defs.champs
+            .push(champ(300, TypeChamp::Repetition, "Membres", true));
         defs.champs.push(ChampDefRow {
             parent: Some(300),
             ..champ(301, TypeChamp::Text, "Nom", true)
@@ -1453,7 +1474,9 @@ mod tests {
             ..champ(302, TypeChamp::IntegerNumber, "Âge", false)
         });
         state.defs = Arc::new(defs);
-        state.values.insert(300, crate::domain::repetition::rows_value(rows));
+        state
+            .values
+            .insert(300, crate::domain::repetition::rows_value(rows));
         state
     }
 
@@ -1487,7 +1510,10 @@ mod tests {
         let new = Uuid::new_v4();
         let act = save_rows_act(
             &[(301, a, "Ada"), (302, a, "36")],
-            Some(RowAction::Add { block: 300, row: new }),
+            Some(RowAction::Add {
+                block: 300,
+                row: new,
+            }),
             false,
         );
         let (write, next, warnings, _) = commit(decide(&state, &act, CTX).unwrap());
@@ -1505,7 +1531,12 @@ mod tests {
         let mut state = with_block(&[a, b, c]);
         state.rows.insert((301, b), json!("Bob"));
         let act = save_rows_act(
-            &[(301, a, "Ada"), (301, b, "Bob"), (301, c, "Cy"), (302, c, "douze")],
+            &[
+                (301, a, "Ada"),
+                (301, b, "Bob"),
+                (301, c, "Cy"),
+                (302, c, "douze"),
+            ],
             Some(RowAction::Remove { block: 300, row: b }),
             false,
         );

@@ -58,7 +58,9 @@ impl RevisionDefs {
             .filter(|c| !c.private && c.parent.is_none())
     }
     pub fn private(&self) -> impl Iterator<Item = &ChampDefRow> {
-        self.champs.iter().filter(|c| c.private && c.parent.is_none())
+        self.champs
+            .iter()
+            .filter(|c| c.private && c.parent.is_none())
     }
     /// The children of the bloc répétable `block`, in order.
     pub fn children(&self, block: i64) -> impl Iterator<Item = &ChampDefRow> {

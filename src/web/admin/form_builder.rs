@@ -272,7 +272,11 @@ async fn url_of(state: &AppState, procedure: &Procedure, champ: &DraftChamp) -> 
         Some(block) => champ_for(state, procedure, block).await?.position,
         None => champ.position,
     };
-    Ok(champ_url(procedure.id, i64::from(position), champ.stable_id))
+    Ok(champ_url(
+        procedure.id,
+        i64::from(position),
+        champ.stable_id,
+    ))
 }
 
 async fn champ_for(

@@ -109,24 +109,24 @@ impl RawForm {
     /// a champ of several controls on separate lines.
     fn raw_value(&self, name: &str) -> String {
         let mut parts: Vec<String> = self
-                .get_all(name)
-                .iter()
-                .map(|v| v.replace(['\r', '\n'], " "))
-                .collect();
-            if parts.is_empty() {
-                parts.push(String::new());
+            .get_all(name)
+            .iter()
+            .map(|v| v.replace(['\r', '\n'], " "))
+            .collect();
+        if parts.is_empty() {
+            parts.push(String::new());
+        }
+        for suffix in ["_secondary", "_other"] {
+            if let Some(v) = self.get(&format!("{name}{suffix}")) {
+                parts.push(v.replace(['\r', '\n'], " "));
             }
-            for suffix in ["_secondary", "_other"] {
-                if let Some(v) = self.get(&format!("{name}{suffix}")) {
-                    parts.push(v.replace(['\r', '\n'], " "));
-                }
-            }
-            if parts.len() == 1 {
-                // A single control keeps its text as typed (a textarea's lines).
-                self.get(name).unwrap_or("").to_owned()
-            } else {
-                parts.join("\n")
-            }
+        }
+        if parts.len() == 1 {
+            // A single control keeps its text as typed (a textarea's lines).
+            self.get(name).unwrap_or("").to_owned()
+        } else {
+            parts.join("\n")
+        }
     }
 }
 
@@ -823,9 +823,10 @@ pub fn summary(
             } else {
                 Vec::new()
             },
-            table: def.type_champ.is_repetition().then(|| {
-                rows_table(defs, def.stable_id, values.get(&def.stable_id), rows)
-            }),
+            table: def
+                .type_champ
+                .is_repetition()
+                .then(|| rows_table(defs, def.stable_id, values.get(&def.stable_id), rows)),
         })
         .collect()
 }
@@ -899,5 +900,38 @@ mod tests {
         // A single control keeps its lines (a textarea).
         assert_eq!(get(4), Some("ligne 1\r\nligne 2"));
         assert_eq!(get(5), Some("\nPomme"));
+    }
+
+    #[test]
+    fn save_form_reads_rows_and_row_actions() {
+        let row = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        let raw = pairs(&[
+            ("champ_12", "Bonjour"),
+            (&format!("champ_20_{row}"), "Ada"),
+            (&format!("champ_21_{row}"), "Fruits"),
+            (&format!("champ_21_{row}_secondary"), "Poire"),
+            (&format!("champ_20_{other}"), ""),
+            ("action", &format!("remove_row:7:{other}")),
+        ]);
+        let form = raw.save_form(false);
+        assert!(!form.submit);
+        assert_eq!(form.champs.len(), 1);
+        assert_eq!(form.rows.len(), 3);
+        assert_eq!(form.rows[&(20, row)], "Ada");
+        assert_eq!(form.rows[&(21, row)], "Fruits\nPoire");
+        assert_eq!(form.rows[&(20, other)], "");
+        assert_eq!(
+            form.row_action,
+            Some(RowAction::Remove {
+                block: 7,
+                row: other
+            })
+        );
+        let add = pairs(&[("action", "add_row:7")]).save_form(false);
+        assert!(matches!(
+            add.row_action,
+            Some(RowAction::Add { block: 7, .. })
+        ));
     }
 }
