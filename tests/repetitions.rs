@@ -357,7 +357,7 @@ async fn a_bloc_repetable_from_the_builder_to_the_instructeur() {
         (age, rows[0], json!(36)),
         (age, rows[2], json!(12)),
     ];
-    expected.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    expected.sort_by_key(|x| (x.0, x.1));
     assert_eq!(row_values(&app, dossier).await, expected);
 
     // The usager's summary and the instructeur's page show every row.

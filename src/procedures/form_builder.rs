@@ -541,13 +541,13 @@ pub async fn find_draft(
     procedure_id: i64,
     stable_id: i64,
 ) -> Result<Option<DraftChamp>, sqlx::Error> {
-    let row: Option<DraftChampRow> = sqlx::query_as(concat!(
+    let row: Option<DraftChampRow> = sqlx::query_as(
         "select t.stable_id, t.parent_stable_id, t.position, t.type_champ, t.libelle,
                 t.description, t.mandatory, t.options
          from types_de_champ t
          join procedures p on p.draft_revision_id = t.revision_id
-         where p.id = $1 and t.stable_id = $2 and not t.private"
-    ))
+         where p.id = $1 and t.stable_id = $2 and not t.private",
+    )
     .bind(procedure_id)
     .bind(stable_id)
     .fetch_optional(conn)
