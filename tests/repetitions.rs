@@ -253,6 +253,12 @@ async fn a_bloc_repetable_from_the_builder_to_the_instructeur() {
     }
     let rows = rows_on(&page);
     assert_eq!(rows.len(), 3);
+    // Enter in a field saves (the first submit button has no action), never removes a row.
+    assert_eq!(
+        attr(&page, "form#dossier-form button", "class").as_deref(),
+        Some("dm-default-submit")
+    );
+    assert_eq!(attr(&page, "form#dossier-form button", "name"), None);
     assert_eq!(
         page.texts("fieldset.dm-row > legend"),
         ["Élément n° 1", "Élément n° 2", "Élément n° 3"]

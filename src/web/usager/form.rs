@@ -615,6 +615,11 @@ fn typed_shown_as(def: &ChampDefRow, name: &str, raw: &RawForm) -> Shown {
 }
 
 impl FormView {
+    /// The form has row buttons (« Ajouter un élément », « Supprimer l’élément »).
+    pub fn has_row_buttons(&self) -> bool {
+        self.fields.iter().any(|f| f.widget == Widget::Repetition)
+    }
+
     /// Adds the files of the pièces justificatives.
     pub fn with_files(mut self, files: &HashMap<i64, Vec<FileView>>) -> Self {
         for field in self.fields.iter_mut().filter(|f| f.is_file()) {
