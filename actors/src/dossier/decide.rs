@@ -206,12 +206,33 @@ pub fn dossier_links(state: &DossierState, command: &Command) -> Vec<i64> {
         Command::Annotate { champs } => (champs, true),
         _ => return Vec::new(),
     };
+    let is_link = |stable_id: i64| {
+        state
+            .defs
+            .get(stable_id)
+            .is_some_and(|d| d.type_champ == domain::TypeChamp::DossierLink)
+    };
+    // The children of blocs répétables, row by row.
+    let in_rows = match command {
+        Command::Save(form) => form
+            .rows
+            .iter()
+            .filter(|((child, _), _)| is_link(*child))
+            .map(|(_, raw)| raw)
+            .collect(),
+        _ => Vec::new(),
+    };
     state
         .defs
         .champs
         .iter()
-        .filter(|d| d.private == private && d.type_champ == domain::TypeChamp::DossierLink)
+        .filter(|d| {
+            d.private == private
+                && d.parent.is_none()
+                && d.type_champ == domain::TypeChamp::DossierLink
+        })
         .filter_map(|d| champs.get(&d.stable_id))
+        .chain(in_rows)
         .filter_map(|raw| {
             let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
             digits.parse().ok()
@@ -1500,6 +1521,20 @@ mod tests {
                 ..SaveForm::default()
             }),
         }
+    }
+
+    #[test]
+    fn dossier_links_of_rows_are_looked_up() {
+        let a = Uuid::new_v4();
+        let mut state = with_block(&[a]);
+        let mut defs = (*state.defs).clone();
+        defs.champs.push(ChampDefRow {
+            parent: Some(300),
+            ..champ(303, TypeChamp::DossierLink, "Dossier lié", false)
+        });
+        state.defs = Arc::new(defs);
+        let act = save_rows_act(&[(303, a, "n° 1234"), (301, a, "5678")], None, false);
+        assert_eq!(dossier_links(&state, &act.command), [1234]);
     }
 
     #[test]
