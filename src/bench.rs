@@ -99,9 +99,10 @@ fn sample(type_champ: TypeChamp, options: &[String]) -> String {
         | TypeChamp::Departements
         | TypeChamp::Communes
         | TypeChamp::Epci => String::new(),
-        TypeChamp::HeaderSection | TypeChamp::Explication | TypeChamp::PieceJustificative => {
-            String::new()
-        }
+        TypeChamp::HeaderSection
+        | TypeChamp::Explication
+        | TypeChamp::PieceJustificative
+        | TypeChamp::Repetition => String::new(),
     }
 }
 
@@ -201,6 +202,7 @@ async fn run_in(
                     champs: champs.clone(),
                     full_form: true,
                     submit: true,
+                    ..SaveForm::default()
                 }),
             };
             async move {

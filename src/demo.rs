@@ -57,7 +57,7 @@ pub async fn seed(db: &PgPool, config: &Config) -> anyhow::Result<Demo> {
     .await
     .map_err(|e| anyhow::anyhow!("demo démarche: {e}"))?;
     for champ in demo_champs() {
-        procedures::add_champ(&mut tx, procedure_id, champ)
+        procedures::add_champ(&mut tx, procedure_id, champ, None)
             .await
             .map_err(|e| anyhow::anyhow!("demo champ: {e}"))?;
     }

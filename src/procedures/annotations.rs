@@ -56,6 +56,7 @@ pub async fn list_draft(
             |(stable_id, position, type_champ, libelle, description, mandatory, options)| {
                 Some(DraftChamp {
                     stable_id,
+                    parent: None,
                     position,
                     type_champ: type_champ.parse().ok()?,
                     libelle,

@@ -387,6 +387,9 @@ pub fn options_json(type_champ: TypeChamp, options: &ChampOptions) -> Value {
 #[derive(Debug, Clone)]
 pub struct DraftChamp {
     pub stable_id: i64,
+    /// The bloc répétable holding this champ.
+    pub parent: Option<i64>,
+    /// Place among the champs of the form, or among the children of its block.
     pub position: i32,
     pub type_champ: TypeChamp,
     pub libelle: String,
@@ -457,6 +460,7 @@ impl DraftChamp {
 #[derive(sqlx::FromRow)]
 struct DraftChampRow {
     stable_id: i64,
+    parent_stable_id: Option<i64>,
     position: i32,
     type_champ: String,
     libelle: String,
@@ -469,6 +473,7 @@ impl DraftChampRow {
     fn into_champ(self) -> Option<DraftChamp> {
         Some(DraftChamp {
             stable_id: self.stable_id,
+            parent: self.parent_stable_id,
             position: self.position,
             type_champ: self.type_champ.parse().ok()?,
             libelle: self.libelle,
@@ -509,8 +514,8 @@ pub async fn list_draft(
     limit: i64,
 ) -> Result<Vec<DraftChamp>, sqlx::Error> {
     let rows: Vec<DraftChampRow> = sqlx::query_as(concat!(
-        "select t.stable_id, t.position, t.type_champ, t.libelle, t.description, t.mandatory,
-                t.options
+        "select t.stable_id, t.parent_stable_id, t.position, t.type_champ, t.libelle,
+                t.description, t.mandatory, t.options
          from types_de_champ t
          join procedures p on p.draft_revision_id = t.revision_id
          where p.id = $1 and t.",
@@ -536,15 +541,13 @@ pub async fn find_draft(
     procedure_id: i64,
     stable_id: i64,
 ) -> Result<Option<DraftChamp>, sqlx::Error> {
-    let row: Option<DraftChampRow> = sqlx::query_as(concat!(
-        "select t.stable_id, t.position, t.type_champ, t.libelle, t.description, t.mandatory,
-                t.options
+    let row: Option<DraftChampRow> = sqlx::query_as(
+        "select t.stable_id, t.parent_stable_id, t.position, t.type_champ, t.libelle,
+                t.description, t.mandatory, t.options
          from types_de_champ t
          join procedures p on p.draft_revision_id = t.revision_id
-         where p.id = $1 and t.stable_id = $2 and t.",
-        public_root!(),
-        ""
-    ))
+         where p.id = $1 and t.stable_id = $2 and not t.private",
+    )
     .bind(procedure_id)
     .bind(stable_id)
     .fetch_optional(conn)
@@ -552,34 +555,93 @@ pub async fn find_draft(
     Ok(row.and_then(DraftChampRow::into_champ))
 }
 
-/// Adds a champ at the end of the draft form; returns its new stable id.
+/// The children of the blocs répétables `blocks` of the draft form, by block then position
+/// (one query for a page of the builder).
+pub async fn list_children(
+    conn: &mut PgConnection,
+    procedure_id: i64,
+    blocks: &[i64],
+) -> Result<Vec<DraftChamp>, sqlx::Error> {
+    let rows: Vec<DraftChampRow> = sqlx::query_as(
+        "select t.stable_id, t.parent_stable_id, t.position, t.type_champ, t.libelle,
+                t.description, t.mandatory, t.options
+         from types_de_champ t
+         join procedures p on p.draft_revision_id = t.revision_id
+         where p.id = $1 and not t.private and t.parent_stable_id = any($2)
+         order by t.parent_stable_id, t.position, t.id",
+    )
+    .bind(procedure_id)
+    .bind(blocks)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(DraftChampRow::into_champ)
+        .collect())
+}
+
+/// "Un bloc répétable ne peut contenir…": the types refused in a block.
+pub const CHILD_TYPE_REFUSED: &str = "Un bloc répétable ne peut contenir ni un autre bloc répétable ni une pièce justificative : choisissez un autre type.";
+
+/// Refuses a child type a block cannot hold.
+fn check_child(champ: &NewChamp) -> Result<(), EditError> {
+    if champ.type_champ.can_be_child() {
+        Ok(())
+    } else {
+        Err(EditError::Invalid(vec![FieldError::new(
+            "type_champ",
+            CHILD_TYPE_REFUSED,
+        )]))
+    }
+}
+
+/// Adds a champ at the end of the draft form, or at the end of the bloc répétable `parent`;
+/// returns its new stable id.
 pub async fn add_champ(
     conn: &mut PgConnection,
     procedure_id: i64,
     champ: NewChamp,
+    parent: Option<i64>,
 ) -> Result<i64, EditError> {
     let errors = check(&champ);
     if !errors.is_empty() {
         return Err(EditError::Invalid(errors));
     }
     let draft = lock_procedure(conn, procedure_id).await?.draft_revision_id;
-    let stable_id: i64 = sqlx::query_scalar(concat!(
+    if let Some(block) = parent {
+        check_child(&champ)?;
+        let is_block: bool = sqlx::query_scalar(concat!(
+            "select exists (select 1 from types_de_champ where revision_id = $1
+               and stable_id = $2 and type_champ = 'repetition' and ",
+            public_root!(),
+            ")"
+        ))
+        .bind(draft)
+        .bind(block)
+        .fetch_one(&mut *conn)
+        .await?;
+        if !is_block {
+            return Err(EditError::NotFound);
+        }
+    }
+    let stable_id: i64 = sqlx::query_scalar(
         "insert into types_de_champ
-           (revision_id, stable_id, position, type_champ, libelle, description, mandatory, options)
-         select $1, nextval('types_de_champ_stable_id_seq'),
+           (revision_id, stable_id, parent_stable_id, position, type_champ, libelle,
+            description, mandatory, options)
+         select $1, nextval('types_de_champ_stable_id_seq'), $7,
                 coalesce((select max(position) + 1 from types_de_champ
-                          where revision_id = $1 and ",
-        public_root!(),
-        "), 0),
+                          where revision_id = $1 and private = false
+                            and parent_stable_id is not distinct from $7), 0),
                 $2, $3, $4, $5, $6
-         returning stable_id"
-    ))
+         returning stable_id",
+    )
     .bind(draft)
     .bind(champ.type_champ.as_str())
     .bind(champ.libelle.trim())
     .bind(champ.description.trim())
     .bind(champ.mandatory && champ.type_champ.has_value())
     .bind(options_json(champ.type_champ, &champ.options))
+    .bind(parent)
     .fetch_one(&mut *conn)
     .await?;
     Ok(stable_id)
@@ -597,13 +659,31 @@ pub async fn update_champ(
         return Err(EditError::Invalid(errors));
     }
     let draft = lock_procedure(conn, procedure_id).await?.draft_revision_id;
-    let updated = sqlx::query(concat!(
+    let (parent, children): (Option<i64>, bool) = sqlx::query_as(
+        "select t.parent_stable_id,
+                exists (select 1 from types_de_champ c
+                        where c.revision_id = $1 and c.parent_stable_id = t.stable_id)
+         from types_de_champ t where t.revision_id = $1 and t.stable_id = $2 and not t.private",
+    )
+    .bind(draft)
+    .bind(stable_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(EditError::NotFound)?;
+    if parent.is_some() {
+        check_child(&champ)?;
+    }
+    if children && !champ.type_champ.is_repetition() {
+        return Err(EditError::Invalid(vec![FieldError::new(
+            "type_champ",
+            "Ce bloc répétable contient des champs : supprimez-les avant de changer son type.",
+        )]));
+    }
+    let updated = sqlx::query(
         "update types_de_champ set type_champ = $3, libelle = $4, description = $5,
            mandatory = $6, options = $7
-         where revision_id = $1 and stable_id = $2 and ",
-        public_root!(),
-        ""
-    ))
+         where revision_id = $1 and stable_id = $2 and not private",
+    )
     .bind(draft)
     .bind(stable_id)
     .bind(champ.type_champ.as_str())
@@ -644,13 +724,20 @@ pub async fn move_champ(
     direction: Direction,
 ) -> Result<i32, EditError> {
     let draft = lock_procedure(conn, procedure_id).await?.draft_revision_id;
-    renumber(conn, draft).await?;
-    let position: Option<i32> = sqlx::query_scalar(concat!(
+    let parent: Option<Option<i64>> = sqlx::query_scalar(
+        "select parent_stable_id from types_de_champ
+         where revision_id = $1 and stable_id = $2 and not private",
+    )
+    .bind(draft)
+    .bind(stable_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let parent = parent.ok_or(EditError::NotFound)?;
+    renumber(conn, draft, parent).await?;
+    let position: Option<i32> = sqlx::query_scalar(
         "select position from types_de_champ
-         where revision_id = $1 and stable_id = $2 and ",
-        public_root!(),
-        ""
-    ))
+         where revision_id = $1 and stable_id = $2 and not private",
+    )
     .bind(draft)
     .bind(stable_id)
     .fetch_optional(&mut *conn)
@@ -661,20 +748,19 @@ pub async fn move_champ(
         Direction::Down => position + 1,
     };
     // Both rows swap positions in one statement; nothing happens at either end.
-    let moved = sqlx::query(concat!(
+    let moved = sqlx::query(
         "update types_de_champ t
          set position = case when t.position = $2 then $3 else $2 end
-         where t.revision_id = $1 and t.",
-        public_root!(),
-        " and t.position in ($2, $3)
+         where t.revision_id = $1 and not t.private and t.parent_stable_id is not distinct from $4
+           and t.position in ($2, $3)
            and exists (select 1 from types_de_champ o
-                       where o.revision_id = $1 and o.",
-        public_root!(),
-        " and o.position = $3)"
-    ))
+                       where o.revision_id = $1 and not o.private
+                         and o.parent_stable_id is not distinct from $4 and o.position = $3)",
+    )
     .bind(draft)
     .bind(position)
     .bind(target)
+    .bind(parent)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -690,36 +776,42 @@ pub async fn delete_champ(
     stable_id: i64,
 ) -> Result<(), EditError> {
     let draft = lock_procedure(conn, procedure_id).await?.draft_revision_id;
-    let deleted = sqlx::query(concat!(
-        "delete from types_de_champ where revision_id = $1 and stable_id = $2 and ",
-        public_root!(),
-        ""
-    ))
+    // A block goes with its children.
+    let parent: Option<Option<i64>> = sqlx::query_scalar(
+        "with gone as (
+           delete from types_de_champ where revision_id = $1 and not private
+             and (stable_id = $2 or parent_stable_id = $2)
+           returning stable_id, parent_stable_id
+         )
+         select parent_stable_id from gone where stable_id = $2",
+    )
     .bind(draft)
     .bind(stable_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if deleted == 0 {
-        return Err(EditError::NotFound);
-    }
+    .fetch_optional(&mut *conn)
+    .await?;
+    let parent = parent.ok_or(EditError::NotFound)?;
     // Refused while a condition reads this champ.
     super::conditions::check_draft(conn, draft).await?;
-    renumber(conn, draft).await?;
+    renumber(conn, draft, parent).await?;
     Ok(())
 }
 
-/// Gives the public champs of a revision the positions 0..n-1, keeping their order.
-async fn renumber(conn: &mut PgConnection, revision_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(concat!(
+/// Gives the public champs of a revision (or the children of the block `parent`) the
+/// positions 0..n-1, keeping their order.
+async fn renumber(
+    conn: &mut PgConnection,
+    revision_id: i64,
+    parent: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
         "update types_de_champ t set position = r.rank
          from (select id, (row_number() over (order by position, id) - 1)::int as rank
-               from types_de_champ where revision_id = $1 and ",
-        public_root!(),
-        ") r
-         where t.id = r.id and t.position <> r.rank"
-    ))
+               from types_de_champ where revision_id = $1 and not private
+                 and parent_stable_id is not distinct from $2) r
+         where t.id = r.id and t.position <> r.rank",
+    )
     .bind(revision_id)
+    .bind(parent)
     .execute(conn)
     .await?;
     Ok(())

@@ -334,6 +334,23 @@ pub async fn champ_values(
     Ok(rows.into_iter().collect())
 }
 
+/// Values of the children of the blocs répétables of a dossier, by (child stable id, row id):
+/// every row in one query.
+pub async fn row_values(
+    db: &PgPool,
+    dossier_id: i64,
+) -> Result<HashMap<(i64, uuid::Uuid), Value>, sqlx::Error> {
+    let rows: Vec<(i64, uuid::Uuid, Value)> = sqlx::query_as(
+        "select stable_id, row_id, value from champs
+         where dossier_id = $1 and not private and value is not null
+           and row_id <> '00000000-0000-0000-0000-000000000000'",
+    )
+    .bind(dossier_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(s, r, v)| ((s, r), v)).collect())
+}
+
 /// The identity of a dossier filed by an individual.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IndividualRow {

@@ -60,6 +60,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(form_builder::delete),
         )
         .route(
+            "/admin/procedures/{id}/champs/{stable_id}/children",
+            web::post().to(form_builder::add_child),
+        )
+        .route(
             "/admin/procedures/{id}/champs/{stable_id}/condition/rules",
             web::post().to(form_builder::add_rule),
         )

@@ -342,6 +342,11 @@ enum ChampView {
         libelle: String,
         files: Vec<crate::web::pieces::FileView>,
     },
+    /// A bloc répétable: its rows.
+    Rows {
+        libelle: String,
+        table: crate::web::usager::form::RowsTable,
+    },
 }
 
 struct ActionView {
@@ -422,6 +427,7 @@ async fn dossier_page(
     )
     .await?;
     let mut files = crate::web::pieces::FileView::of_dossier(state, dossier.id).await?;
+    let rows = crate::queries::usager::row_values(&state.db, dossier.id).await?;
     let champs = defs
         .public()
         .filter(|def| !hidden.contains(&def.stable_id))
@@ -432,6 +438,15 @@ async fn dossier_page(
                 files: files.remove(&def.stable_id).unwrap_or_default(),
             },
             TypeChamp::Explication => ChampView::Explication(def.libelle.clone()),
+            TypeChamp::Repetition => ChampView::Rows {
+                libelle: def.libelle.clone(),
+                table: crate::web::usager::form::rows_table(
+                    &defs,
+                    def.stable_id,
+                    values.get(&def.stable_id),
+                    &rows,
+                ),
+            },
             type_champ => ChampView::Value {
                 libelle: def.libelle.clone(),
                 value: values

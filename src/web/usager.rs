@@ -313,6 +313,7 @@ async fn revision(state: &AppState, revision_id: i64) -> AppResult<Arc<RevisionD
 async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<FormView> {
     let defs = revision(state, dossier.revision_id).await?;
     let values = queries::champ_values(&state.db, dossier.id).await?;
+    let rows = queries::row_values(&state.db, dossier.id).await?;
     let individual = if dossier.for_individual {
         queries::individual(&state.db, dossier.id).await?
     } else {
@@ -323,6 +324,7 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         dossier.for_individual,
         &defs,
         &values,
+        &rows,
         individual.as_ref(),
         &state.geo,
     )
@@ -493,8 +495,16 @@ async fn save(
         ),
     };
     let files = FileView::of_dossier(state, dossier.id).await?;
-    let form = FormView::submitted(dossier.for_individual, &defs, &raw, &errors, &state.geo)
-        .with_files(&files);
+    let stored = queries::champ_values(&state.db, dossier.id).await?;
+    let form = FormView::submitted(
+        dossier.for_individual,
+        &defs,
+        &stored,
+        &raw,
+        &errors,
+        &state.geo,
+    )
+    .with_files(&files);
     let mut view = form_page(page, dossier, mode, form, &state.config.storage);
     view.errors = errors;
     view.alert = alert;
@@ -508,10 +518,17 @@ fn in_form_order(mut errors: Vec<FieldError>, defs: &RevisionDefs) -> FormErrors
         "civilite" => 0,
         "nom" => 1,
         "prenom" => 2,
-        other => defs
-            .public()
-            .position(|def| def.field() == other)
-            .map_or(usize::MAX, |i| i + 3),
+        other => {
+            // The child of a row sorts with its block.
+            let block = other
+                .strip_prefix("champ_")
+                .and_then(demarches_actors::domain::repetition::parse_field)
+                .and_then(|(child, _)| defs.get(child))
+                .and_then(|child| child.parent);
+            defs.public()
+                .position(|def| def.field() == other || Some(def.stable_id) == block)
+                .map_or(usize::MAX, |i| i + 3)
+        }
     };
     errors.sort_by_key(|e| position(&e.field));
     FormErrors::from(errors)
@@ -736,6 +753,7 @@ async fn show(
         items: form::summary(
             &defs,
             &values,
+            &queries::row_values(&state.db, dossier.id).await?,
             &links,
             &FileView::of_dossier(&state, dossier.id).await?,
         ),

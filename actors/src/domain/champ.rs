@@ -44,11 +44,12 @@ pub enum TypeChamp {
     HeaderSection,
     Explication,
     PieceJustificative,
+    Repetition,
 }
 
 impl TypeChamp {
     /// Every supported type, in the order of the editor's type picker.
-    pub const ALL: [TypeChamp; 29] = [
+    pub const ALL: [TypeChamp; 30] = [
         TypeChamp::Text,
         TypeChamp::Textarea,
         TypeChamp::IntegerNumber,
@@ -78,6 +79,7 @@ impl TypeChamp {
         TypeChamp::HeaderSection,
         TypeChamp::Explication,
         TypeChamp::PieceJustificative,
+        TypeChamp::Repetition,
     ];
 
     /// DS `type_champ` name.
@@ -112,6 +114,7 @@ impl TypeChamp {
             TypeChamp::HeaderSection => "header_section",
             TypeChamp::Explication => "explication",
             TypeChamp::PieceJustificative => "piece_justificative",
+            TypeChamp::Repetition => "repetition",
         }
     }
 
@@ -147,6 +150,7 @@ impl TypeChamp {
             TypeChamp::HeaderSection => "Titre de section",
             TypeChamp::Explication => "Explication",
             TypeChamp::PieceJustificative => "Pièce justificative",
+            TypeChamp::Repetition => "Bloc répétable",
         }
     }
 
@@ -177,6 +181,22 @@ impl TypeChamp {
     /// uploads and deletions, never by the dossier form.
     pub const fn is_file(self) -> bool {
         matches!(self, TypeChamp::PieceJustificative)
+    }
+
+    /// A bloc répétable: its value (a JSON list of row ids, in order) is written by adding
+    /// and removing rows, never typed; its children hold the values of each row.
+    pub const fn is_repetition(self) -> bool {
+        matches!(self, TypeChamp::Repetition)
+    }
+
+    /// Whether a champ of this type may be a child of a bloc répétable.
+    pub const fn can_be_child(self) -> bool {
+        !matches!(self, TypeChamp::Repetition | TypeChamp::PieceJustificative)
+    }
+
+    /// True for the types whose value comes from the dossier form (not files, not blocks).
+    pub const fn is_typed(self) -> bool {
+        self.has_value() && !self.is_file() && !self.is_repetition()
     }
 }
 
@@ -354,7 +374,9 @@ pub fn validate_with(
     lookups: Lookups<'_>,
 ) -> Result<Option<Value>, String> {
     match def.type_champ {
-        TypeChamp::HeaderSection | TypeChamp::Explication => return Ok(None),
+        TypeChamp::HeaderSection | TypeChamp::Explication | TypeChamp::Repetition => {
+            return Ok(None);
+        }
         TypeChamp::DropDownList => return validate_drop_down(def, raw),
         TypeChamp::MultipleDropDownList => return validate_multiple(def, raw),
         TypeChamp::LinkedDropDownList => return validate_linked(def, raw),
@@ -476,7 +498,7 @@ pub fn validate_with(
         | TypeChamp::HeaderSection
         | TypeChamp::Explication => return Ok(None),
         // Files are attached by upload, not typed in the form.
-        TypeChamp::PieceJustificative => return Ok(None),
+        TypeChamp::PieceJustificative | TypeChamp::Repetition => return Ok(None),
     };
     Ok(Some(stored))
 }
@@ -720,6 +742,11 @@ pub fn display(type_champ: TypeChamp, value: &Value) -> String {
             None => n.to_string(),
         },
         (TypeChamp::Phone, Value::String(s)) => format_phone(s),
+        (TypeChamp::Repetition, Value::Array(rows)) => match rows.len() {
+            0 => String::new(),
+            1 => "1 élément".to_owned(),
+            n => format!("{n} éléments"),
+        },
         (TypeChamp::PieceJustificative, Value::Array(files)) => match files.len() {
             0 => String::new(),
             1 => "1 fichier".to_owned(),
@@ -1193,7 +1220,8 @@ mod tests {
                 "epci",
                 "header_section",
                 "explication",
-                "piece_justificative"
+                "piece_justificative",
+                "repetition"
             ]
         );
         assert_eq!(TypeChamp::Text.libelle(), "Texte court");

@@ -9,6 +9,7 @@ pub mod geo;
 pub mod identity;
 pub mod logic;
 pub mod password;
+pub mod repetition;
 pub mod slug;
 pub mod transition;
 
@@ -85,6 +86,6 @@ mod tests {
         assert!(validate_path("ete-2024").is_ok());
         assert!(check_strength("court", "a@b.fr").is_err());
         assert!(validate_individual("Mme", "Curie", "Marie").is_ok());
-        assert_eq!(TypeChamp::ALL.len(), 29);
+        assert_eq!(TypeChamp::ALL.len(), 30);
     }
 }

@@ -160,6 +160,8 @@ fn base_write(state: &DossierState, act: &Act, kind: &str) -> Write {
         state_change: None,
         champs_upsert: Vec::new(),
         champs_delete: Vec::new(),
+        row_champs_upsert: Vec::new(),
+        row_champs_delete: Vec::new(),
         private_champs: false,
         individual: None,
         mails: Vec::new(),
@@ -204,12 +206,33 @@ pub fn dossier_links(state: &DossierState, command: &Command) -> Vec<i64> {
         Command::Annotate { champs } => (champs, true),
         _ => return Vec::new(),
     };
+    let is_link = |stable_id: i64| {
+        state
+            .defs
+            .get(stable_id)
+            .is_some_and(|d| d.type_champ == domain::TypeChamp::DossierLink)
+    };
+    // The children of blocs répétables, row by row.
+    let in_rows = match command {
+        Command::Save(form) => form
+            .rows
+            .iter()
+            .filter(|((child, _), _)| is_link(*child))
+            .map(|(_, raw)| raw)
+            .collect(),
+        _ => Vec::new(),
+    };
     state
         .defs
         .champs
         .iter()
-        .filter(|d| d.private == private && d.type_champ == domain::TypeChamp::DossierLink)
+        .filter(|d| {
+            d.private == private
+                && d.parent.is_none()
+                && d.type_champ == domain::TypeChamp::DossierLink
+        })
         .filter_map(|d| champs.get(&d.stable_id))
+        .chain(in_rows)
         .filter_map(|raw| {
             let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
             digits.parse().ok()
@@ -227,7 +250,9 @@ fn decide_save(
         return Err(ActError::Forbidden);
     }
     let deposing = form.submit && state.state == Etat::Brouillon;
-    let strict = form.submit || state.state == Etat::EnConstruction;
+    // A row added or removed en construction is saved like a brouillon (its new row is
+    // empty); "Déposer les modifications" checks everything.
+    let strict = form.submit || (state.state == Etat::EnConstruction && form.row_action.is_none());
     if !matches!(state.state, Etat::Brouillon | Etat::EnConstruction) {
         return Err(ActError::ReadOnly(state.state));
     }
@@ -252,11 +277,7 @@ fn decide_save(
 
     let mut upsert = Vec::new();
     let mut delete = Vec::new();
-    for def in state
-        .defs
-        .public()
-        .filter(|d| d.type_champ.has_value() && !d.type_champ.is_file())
-    {
+    for def in state.defs.public().filter(|d| d.type_champ.is_typed()) {
         let raw = match form.champs.get(&def.stable_id) {
             Some(raw) => raw.as_str(),
             None if form.full_form => "",
@@ -286,6 +307,16 @@ fn decide_save(
             }),
         }
     }
+
+    let rows = save_rows(
+        state,
+        form,
+        &mut next,
+        &mut upsert,
+        &mut delete,
+        &mut errors,
+        ctx,
+    );
 
     // Only visible champs are validated and mandatory (FEATURES §4.5); a hidden champ reads
     // as empty in the conditions after it.
@@ -319,6 +350,9 @@ fn decide_save(
                     message,
                 });
             }
+            if def.type_champ.is_repetition() {
+                mandatory_rows(state, def.stable_id, &next, &mut errors);
+            }
         }
     }
 
@@ -330,7 +364,7 @@ fn decide_save(
     if strict && !errors.is_empty() {
         if deposing {
             // Keep every valid value of the brouillon, then report what blocks the deposit.
-            if upsert.is_empty() && delete.is_empty() && individual.is_none() {
+            if upsert.is_empty() && delete.is_empty() && individual.is_none() && rows.is_empty() {
                 return Err(ActError::Invalid {
                     errors,
                     snapshot: snapshot(state),
@@ -339,6 +373,7 @@ fn decide_save(
             let mut write = base_write(state, act, "modifier_brouillon");
             write.champs_upsert = upsert;
             write.champs_delete = delete;
+            rows.into_write(&mut write);
             write.individual = individual;
             return Ok(Decision::Commit {
                 write: Box::new(write),
@@ -379,6 +414,7 @@ fn decide_save(
         let mut write = base_write(state, act, event_kind(Transition::Deposer));
         write.champs_upsert = upsert;
         write.champs_delete = delete;
+        rows.into_write(&mut write);
         write.individual = individual;
         write.state_change = Some(StateChange {
             to: outcome.to,
@@ -399,7 +435,7 @@ fn decide_save(
         });
     }
 
-    if upsert.is_empty() && delete.is_empty() && individual.is_none() {
+    if upsert.is_empty() && delete.is_empty() && individual.is_none() && rows.is_empty() {
         return Ok(Decision::Nothing { warnings: errors });
     }
     let kind = if state.state == Etat::Brouillon {
@@ -411,6 +447,7 @@ fn decide_save(
     write.payload = json!({ "champs": upsert.iter().map(|(id, _)| id).chain(delete.iter()).collect::<Vec<_>>() });
     write.champs_upsert = upsert;
     write.champs_delete = delete;
+    rows.into_write(&mut write);
     write.individual = individual;
     Ok(Decision::Commit {
         write: Box::new(write),
@@ -418,6 +455,139 @@ fn decide_save(
         warnings: errors,
         then_invalid: None,
     })
+}
+
+/// What a save writes to the rows of blocs répétables.
+#[derive(Debug, Default)]
+struct RowChanges {
+    upsert: Vec<(i64, Uuid, Value)>,
+    delete: Vec<(i64, Uuid)>,
+}
+
+impl RowChanges {
+    fn is_empty(&self) -> bool {
+        self.upsert.is_empty() && self.delete.is_empty()
+    }
+
+    fn into_write(self, write: &mut Write) {
+        write.row_champs_upsert = self.upsert;
+        write.row_champs_delete = self.delete;
+    }
+}
+
+/// The children of every bloc répétable, row by row (same rules as the other champs, the
+/// message naming the row), then the row action: an added row gets its id in the block's
+/// value, a removed row loses the values of its children.
+fn save_rows(
+    state: &DossierState,
+    form: &SaveForm,
+    next: &mut DossierState,
+    upsert: &mut Vec<(i64, Value)>,
+    delete: &mut Vec<i64>,
+    errors: &mut Vec<FieldError>,
+    ctx: Context<'_>,
+) -> RowChanges {
+    use crate::domain::repetition;
+    let mut changes = RowChanges::default();
+    let exists = |n: i64| ctx.existing_dossiers.contains(&n);
+    let lookups = domain::Lookups {
+        dossier_exists: &exists,
+        geo: ctx.geo,
+    };
+    for block in state.defs.public().filter(|d| d.type_champ.is_repetition()) {
+        let rows = repetition::row_ids(state.values.get(&block.stable_id));
+        for (i, row) in rows.iter().enumerate() {
+            for child in state
+                .defs
+                .children(block.stable_id)
+                .filter(|d| d.type_champ.is_typed())
+            {
+                let key = (child.stable_id, *row);
+                let raw = match form.rows.get(&key) {
+                    Some(raw) => raw.as_str(),
+                    None if form.full_form => "",
+                    None => continue,
+                };
+                match domain::validate_with(&child.def(), raw, lookups) {
+                    Ok(Some(value)) => {
+                        if state.rows.get(&key) != Some(&value) {
+                            changes.upsert.push((key.0, key.1, value.clone()));
+                        }
+                        next.rows.insert(key, value);
+                    }
+                    Ok(None) => {
+                        if next.rows.remove(&key).is_some() {
+                            changes.delete.push(key);
+                        }
+                    }
+                    Err(message) => errors.push(FieldError {
+                        field: repetition::field(key.0, key.1),
+                        message: repetition::row_message(i + 1, &message),
+                    }),
+                }
+            }
+        }
+        let Some(action) = form.row_action.filter(|a| a.block() == block.stable_id) else {
+            continue;
+        };
+        let after = action.apply(&rows);
+        if after == rows {
+            continue;
+        }
+        for row in rows.iter().filter(|r| !after.contains(r)) {
+            errors.retain(|e| !e.field.ends_with(&format!("_{row}")));
+            changes.upsert.retain(|(_, r, _)| r != row);
+            let gone: Vec<(i64, Uuid)> = next
+                .rows
+                .keys()
+                .filter(|(_, r)| r == row)
+                .copied()
+                .collect();
+            for key in gone {
+                next.rows.remove(&key);
+                if state.rows.contains_key(&key) && !changes.delete.contains(&key) {
+                    changes.delete.push(key);
+                }
+            }
+        }
+        let value = repetition::rows_value(&after);
+        upsert.retain(|(id, _)| *id != block.stable_id);
+        delete.retain(|id| *id != block.stable_id);
+        upsert.push((block.stable_id, value.clone()));
+        next.values.insert(block.stable_id, value);
+    }
+    changes
+}
+
+/// On deposit: the mandatory children of a block, in every row.
+fn mandatory_rows(
+    state: &DossierState,
+    block: i64,
+    next: &DossierState,
+    errors: &mut Vec<FieldError>,
+) {
+    use crate::domain::repetition;
+    let rows = repetition::row_ids(next.values.get(&block));
+    for (i, row) in rows.iter().enumerate() {
+        for child in state
+            .defs
+            .children(block)
+            .filter(|d| d.type_champ.is_typed())
+        {
+            let field = repetition::field(child.stable_id, *row);
+            if errors.iter().any(|e| e.field == field) {
+                continue;
+            }
+            if let Err(message) =
+                domain::check_mandatory(&child.def(), next.rows.get(&(child.stable_id, *row)))
+            {
+                errors.push(FieldError {
+                    field,
+                    message: repetition::row_message(i + 1, &message),
+                });
+            }
+        }
+    }
 }
 
 /// The value that counts for the mandatory check: a file list without its unusable files.
@@ -649,6 +819,7 @@ mod tests {
             description: String::new(),
             mandatory,
             private: false,
+            parent: None,
             options: ChampOptions::default(),
             condition: None,
         }
@@ -677,6 +848,7 @@ mod tests {
             }),
             values: HashMap::from([(100, json!("Jardin partagé"))]),
             annotations: HashMap::new(),
+            rows: HashMap::new(),
             individual: Some(Individual {
                 civilite: Civilite::Mme,
                 nom: "Durand".to_owned(),
@@ -710,6 +882,7 @@ mod tests {
                 champs: champs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
                 full_form: true,
                 submit,
+                ..SaveForm::default()
             }),
         }
     }
@@ -1304,5 +1477,137 @@ mod tests {
             errors[0].message,
             "Le champ « Justificatif » doit être rempli."
         );
+    }
+
+    // ------------------------------------------------------------ blocs répétables
+
+    fn with_block(rows: &[Uuid]) -> DossierState {
+        let mut state = dossier(Etat::Brouillon);
+        let mut defs = (*state.defs).clone();
+        defs.champs
+            .push(champ(300, TypeChamp::Repetition, "Membres", true));
+        defs.champs.push(ChampDefRow {
+            parent: Some(300),
+            ..champ(301, TypeChamp::Text, "Nom", true)
+        });
+        defs.champs.push(ChampDefRow {
+            parent: Some(300),
+            ..champ(302, TypeChamp::IntegerNumber, "Âge", false)
+        });
+        state.defs = Arc::new(defs);
+        state
+            .values
+            .insert(300, crate::domain::repetition::rows_value(rows));
+        state
+    }
+
+    fn save_rows_act(
+        rows: &[(i64, Uuid, &str)],
+        action: Option<crate::domain::repetition::RowAction>,
+        submit: bool,
+    ) -> Act {
+        Act {
+            author: usager(10),
+            expected_version: None,
+            command: Command::Save(SaveForm {
+                champs: HashMap::from([(100, "Jardin partagé".to_owned())]),
+                rows: rows
+                    .iter()
+                    .map(|(c, r, v)| ((*c, *r), (*v).to_owned()))
+                    .collect(),
+                row_action: action,
+                full_form: true,
+                submit,
+                ..SaveForm::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn dossier_links_of_rows_are_looked_up() {
+        let a = Uuid::new_v4();
+        let mut state = with_block(&[a]);
+        let mut defs = (*state.defs).clone();
+        defs.champs.push(ChampDefRow {
+            parent: Some(300),
+            ..champ(303, TypeChamp::DossierLink, "Dossier lié", false)
+        });
+        state.defs = Arc::new(defs);
+        let act = save_rows_act(&[(303, a, "n° 1234"), (301, a, "5678")], None, false);
+        assert_eq!(dossier_links(&state, &act.command), [1234]);
+    }
+
+    #[test]
+    fn rows_are_saved_then_a_row_is_added() {
+        use crate::domain::repetition::{RowAction, row_ids};
+        let a = Uuid::new_v4();
+        let state = with_block(&[a]);
+        let new = Uuid::new_v4();
+        let act = save_rows_act(
+            &[(301, a, "Ada"), (302, a, "36")],
+            Some(RowAction::Add {
+                block: 300,
+                row: new,
+            }),
+            false,
+        );
+        let (write, next, warnings, _) = commit(decide(&state, &act, CTX).unwrap());
+        assert!(warnings.is_empty());
+        assert_eq!(write.row_champs_upsert.len(), 2);
+        assert!(write.row_champs_upsert.contains(&(302, a, json!(36))));
+        assert_eq!(row_ids(next.values.get(&300)), [a, new]);
+        assert!(write.champs_upsert.iter().any(|(id, _)| *id == 300));
+    }
+
+    #[test]
+    fn removing_a_row_deletes_its_values_and_errors_name_the_row() {
+        use crate::domain::repetition::{RowAction, row_ids};
+        let [a, b, c] = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+        let mut state = with_block(&[a, b, c]);
+        state.rows.insert((301, b), json!("Bob"));
+        let act = save_rows_act(
+            &[
+                (301, a, "Ada"),
+                (301, b, "Bob"),
+                (301, c, "Cy"),
+                (302, c, "douze"),
+            ],
+            Some(RowAction::Remove { block: 300, row: b }),
+            false,
+        );
+        let (write, next, warnings, _) = commit(decide(&state, &act, CTX).unwrap());
+        assert_eq!(row_ids(next.values.get(&300)), [a, c]);
+        assert_eq!(write.row_champs_delete, [(301, b)]);
+        assert!(!next.rows.contains_key(&(301, b)));
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].field, format!("champ_302_{c}"));
+        assert!(warnings[0].message.starts_with("Élément n° 3 – "));
+    }
+
+    #[test]
+    fn deposit_needs_a_row_and_mandatory_children_in_every_row() {
+        let state = with_block(&[]);
+        let Err(ActError::Invalid { errors, .. }) =
+            decide(&state, &save_rows_act(&[], None, true), CTX)
+        else {
+            panic!("a mandatory block needs a row");
+        };
+        assert_eq!(errors[0].field, "champ_300");
+        let a = Uuid::new_v4();
+        let state = with_block(&[a]);
+        // The valid value is kept in the brouillon, the deposit refused.
+        let decision = decide(&state, &save_rows_act(&[(302, a, "3")], None, true), CTX);
+        let (write, _, _, invalid) = commit(decision.unwrap());
+        assert_eq!(write.row_champs_upsert, [(302, a, json!(3))]);
+        let errors = invalid.expect("the mandatory child is required");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, format!("champ_301_{a}"));
+        assert_eq!(
+            errors[0].message,
+            "Élément n° 1 – Le champ « Nom » doit être rempli."
+        );
+        let ok = decide(&state, &save_rows_act(&[(301, a, "Ada")], None, true), CTX);
+        let (write, ..) = commit(ok.unwrap());
+        assert_eq!(write.kind, "passer_en_construction");
     }
 }

@@ -49,6 +49,10 @@ pub struct SaveForm {
     pub individual: Option<IndividualInput>,
     /// Raw values by stable id, as typed.
     pub champs: HashMap<i64, String>,
+    /// Raw values of the children of blocs répétables by (child stable id, row id), as typed.
+    pub rows: HashMap<(i64, Uuid), String>,
+    /// Add or remove a row, after the values typed are taken.
+    pub row_action: Option<crate::domain::repetition::RowAction>,
     /// Every public champ was on the form: a missing one (an unchecked box) is blank.
     pub full_form: bool,
     pub submit: bool,

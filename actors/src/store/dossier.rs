@@ -60,6 +60,9 @@ pub struct DossierState {
     pub values: HashMap<i64, Value>,
     /// Values of the annotations privées (instructeurs only), by stable id.
     pub annotations: HashMap<i64, Value>,
+    /// Values of the children of blocs répétables, by (child stable id, row id); the order
+    /// of a block's rows is its own value (see `domain::repetition`).
+    pub rows: HashMap<(i64, Uuid), Value>,
     pub individual: Option<Individual>,
 }
 
@@ -79,6 +82,8 @@ struct Head {
     champs: sqlx::types::Json<Vec<(i64, Value)>>,
     /// `[[stable_id, value], …]` of the annotations privées.
     annotations: sqlx::types::Json<Vec<(i64, Value)>>,
+    /// `[[stable_id, row_id, value], …]` of the children of blocs répétables.
+    rows: sqlx::types::Json<Vec<(i64, Uuid, Value)>>,
     /// `[civilite, nom, prenom]` when the identity was given.
     individual: Option<sqlx::types::Json<(String, String, String)>>,
 }
@@ -101,6 +106,10 @@ pub async fn load(
                           from champs c
                           where c.dossier_id = d.id and c.private and c.value is not null
                             and c.row_id = '00000000-0000-0000-0000-000000000000'), '[]') as annotations,
+                coalesce((select json_agg(json_build_array(c.stable_id, c.row_id, c.value))
+                          from champs c
+                          where c.dossier_id = d.id and not c.private and c.value is not null
+                            and c.row_id <> '00000000-0000-0000-0000-000000000000'), '[]') as rows,
                 (select json_build_array(i.civilite, i.nom, i.prenom)
                  from individuals i where i.dossier_id = d.id) as individual
          from dossiers d
@@ -133,6 +142,12 @@ pub async fn load(
         defs,
         values: head.champs.0.into_iter().collect(),
         annotations: head.annotations.0.into_iter().collect(),
+        rows: head
+            .rows
+            .0
+            .into_iter()
+            .map(|(id, row, value)| ((id, row), value))
+            .collect(),
         individual: head
             .individual
             .and_then(|sqlx::types::Json((civilite, nom, prenom))| {
@@ -194,6 +209,10 @@ pub struct Write {
     pub state_change: Option<StateChange>,
     pub champs_upsert: Vec<(i64, Value)>,
     pub champs_delete: Vec<i64>,
+    /// Values of children of blocs répétables: (child stable id, row id, value).
+    pub row_champs_upsert: Vec<(i64, Uuid, Value)>,
+    /// Values of children of blocs répétables removed: (child stable id, row id).
+    pub row_champs_delete: Vec<(i64, Uuid)>,
     /// The champs written are annotations privées (`champs.private`).
     pub private_champs: bool,
     pub individual: Option<Individual>,
@@ -255,9 +274,22 @@ async fn commit_statement<'e, E: sqlx::PgExecutor<'e>>(
     let change = write.state_change.as_ref();
     // Annotations privées are not the usager's champs: they leave last_champ_updated_at alone.
     let touches_champs = !write.private_champs
-        && (!write.champs_upsert.is_empty() || !write.champs_delete.is_empty());
+        && (!write.champs_upsert.is_empty()
+            || !write.champs_delete.is_empty()
+            || !write.row_champs_upsert.is_empty()
+            || !write.row_champs_delete.is_empty());
     let (upsert_ids, upsert_values): (Vec<i64>, Vec<Value>) =
         write.champs_upsert.iter().cloned().unzip();
+    let mut row_ids = Vec::with_capacity(write.row_champs_upsert.len());
+    let mut row_rows = Vec::with_capacity(write.row_champs_upsert.len());
+    let mut row_values = Vec::with_capacity(write.row_champs_upsert.len());
+    for (id, row, value) in &write.row_champs_upsert {
+        row_ids.push(*id);
+        row_rows.push(*row);
+        row_values.push(value.clone());
+    }
+    let (delete_row_ids, delete_rows): (Vec<i64>, Vec<Uuid>) =
+        write.row_champs_delete.iter().copied().unzip();
     let mut mail_keys = Vec::with_capacity(write.mails.len());
     let mut mail_payloads = Vec::with_capacity(write.mails.len());
     for (key, mail) in &write.mails {
@@ -291,6 +323,11 @@ async fn commit_statement<'e, E: sqlx::PgExecutor<'e>>(
         .bind(write.require_open)
         .bind(super::outbox::MAIL_TOPIC)
         .bind(write.private_champs)
+        .bind(row_ids)
+        .bind(row_rows)
+        .bind(row_values)
+        .bind(delete_row_ids)
+        .bind(delete_rows)
         .fetch_optional(executor)
         .await?;
     version.ok_or(CommitError::Conflict)
@@ -336,6 +373,17 @@ deleted as (
   delete from champs c using upd
   where c.dossier_id = upd.id and c.stable_id = any($14::bigint[]) and c.private = $23
     and c.row_id = '00000000-0000-0000-0000-000000000000'
+),
+rows_upserted as (
+  insert into champs (dossier_id, stable_id, row_id, private, value, updated_at)
+  select upd.id, t.s, t.r, false, t.v, now()
+  from upd, unnest($24::bigint[], $25::uuid[], $26::jsonb[]) as t(s, r, v)
+  on conflict (dossier_id, stable_id, row_id)
+  do update set value = excluded.value, updated_at = now()
+),
+rows_deleted as (
+  delete from champs c using upd, unnest($27::bigint[], $28::uuid[]) as t(s, r)
+  where c.dossier_id = upd.id and c.stable_id = t.s and c.row_id = t.r and not c.private
 ),
 identity as (
   insert into individuals (dossier_id, civilite, nom, prenom)

@@ -18,6 +18,8 @@ pub struct ChampDefRow {
     pub description: String,
     pub mandatory: bool,
     pub private: bool,
+    /// The bloc répétable this champ belongs to (`types_de_champ.parent_stable_id`).
+    pub parent: Option<i64>,
     pub options: ChampOptions,
     /// Shown only when this holds (`types_de_champ.condition`).
     pub condition: Option<Condition>,
@@ -43,16 +45,26 @@ impl ChampDefRow {
 pub struct RevisionDefs {
     pub revision_id: i64,
     pub published: bool,
-    /// Public champs then annotations privées, each in position order.
+    /// Public champs then annotations privées, each in position order; the children of
+    /// blocs répétables follow, in position order within their block.
     pub champs: Vec<ChampDefRow>,
 }
 
 impl RevisionDefs {
+    /// The public champs of the form (children of blocks excluded).
     pub fn public(&self) -> impl Iterator<Item = &ChampDefRow> {
-        self.champs.iter().filter(|c| !c.private)
+        self.champs
+            .iter()
+            .filter(|c| !c.private && c.parent.is_none())
     }
     pub fn private(&self) -> impl Iterator<Item = &ChampDefRow> {
-        self.champs.iter().filter(|c| c.private)
+        self.champs
+            .iter()
+            .filter(|c| c.private && c.parent.is_none())
+    }
+    /// The children of the bloc répétable `block`, in order.
+    pub fn children(&self, block: i64) -> impl Iterator<Item = &ChampDefRow> {
+        self.champs.iter().filter(move |c| c.parent == Some(block))
     }
     pub fn get(&self, stable_id: i64) -> Option<&ChampDefRow> {
         self.champs.iter().find(|c| c.stable_id == stable_id)
@@ -84,6 +96,7 @@ struct Row {
     description: String,
     mandatory: bool,
     private: bool,
+    parent_stable_id: Option<i64>,
     options: Value,
     condition: Option<Value>,
 }
@@ -96,10 +109,10 @@ pub async fn load(db: &PgPool, revision_id: i64) -> Result<RevisionDefs, sqlx::E
     .fetch_one(db)
     .await?;
     let rows: Vec<Row> = sqlx::query_as(
-        "select stable_id, type_champ, libelle, description, mandatory, private, options,
-                condition
-         from types_de_champ where revision_id = $1 and parent_stable_id is null
-         order by private, position",
+        "select stable_id, type_champ, libelle, description, mandatory, private,
+                parent_stable_id, options, condition
+         from types_de_champ where revision_id = $1
+         order by parent_stable_id is not null, private, position",
     )
     .bind(revision_id)
     .fetch_all(db)
@@ -115,6 +128,7 @@ pub async fn load(db: &PgPool, revision_id: i64) -> Result<RevisionDefs, sqlx::E
                 description: r.description,
                 mandatory: r.mandatory,
                 private: r.private,
+                parent: r.parent_stable_id,
                 options: serde_json::from_value(r.options).unwrap_or_default(),
                 // A condition this version cannot read shows the champ (never hides data).
                 condition: r.condition.and_then(|c| serde_json::from_value(c).ok()),

@@ -26,6 +26,8 @@ struct ChampsPage {
     page: Page,
     procedure: Procedure,
     champs: Vec<DraftChamp>,
+    /// The children of the blocs répétables of this page, by block then position.
+    children: Vec<DraftChamp>,
     total: i64,
     pager: Pager,
     form: ChampInput,
@@ -36,8 +38,27 @@ impl ChampsPage {
     fn types(&self) -> &'static [TypeChamp] {
         &TypeChamp::ALL
     }
+    /// The types a bloc répétable may hold.
+    fn child_types(&self) -> Vec<TypeChamp> {
+        TypeChamp::ALL
+            .into_iter()
+            .filter(|t| t.can_be_child())
+            .collect()
+    }
     fn is_last(&self, champ: &DraftChamp) -> bool {
         i64::from(champ.position) + 1 >= self.total
+    }
+    fn children_of(&self, block: &DraftChamp) -> Vec<&DraftChamp> {
+        self.children
+            .iter()
+            .filter(|c| c.parent == Some(block.stable_id))
+            .collect()
+    }
+    fn is_last_child(&self, child: &DraftChamp) -> bool {
+        !self
+            .children
+            .iter()
+            .any(|c| c.parent == child.parent && c.position > child.position)
     }
 }
 
@@ -112,10 +133,21 @@ async fn champs_page(
     );
     let champs =
         form_builder::list_draft(&mut conn, procedure.id, pager.offset(), pager.per_page).await?;
+    let blocks: Vec<i64> = champs
+        .iter()
+        .filter(|c| c.type_champ.is_repetition())
+        .map(|c| c.stable_id)
+        .collect();
+    let children = if blocks.is_empty() {
+        Vec::new()
+    } else {
+        form_builder::list_children(&mut conn, procedure.id, &blocks).await?
+    };
     Ok(ChampsPage {
         page,
         procedure,
         champs,
+        children,
         total,
         pager,
         form,
@@ -155,7 +187,7 @@ pub(super) async fn add(
         Ok(champ) => {
             let libelle = champ.libelle.clone();
             let mut tx = state.db.begin().await?;
-            match form_builder::add_champ(&mut tx, procedure.id, champ).await {
+            match form_builder::add_champ(&mut tx, procedure.id, champ, None).await {
                 Ok(stable_id) => {
                     let position = form_builder::count_draft(&mut tx, procedure.id).await? - 1;
                     tx.commit().await?;
@@ -187,6 +219,64 @@ pub(super) async fn add(
         }
         Err(err) => Err(app_error(err)),
     }
+}
+
+/// Adds a champ to a bloc répétable (the form under the block's children).
+pub(super) async fn add_child(
+    AdministrateurUser(user): AdministrateurUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(form): CsrfForm<ChampInput>,
+) -> AppResult<HttpResponse> {
+    let (procedure_id, block_id) = path.into_inner();
+    let procedure = procedure_for(&state, &user, procedure_id).await?;
+    let block = champ_for(&state, &procedure, block_id).await?;
+    let block_url = champ_url(procedure.id, i64::from(block.position), block.stable_id);
+    let errors = match form.parse() {
+        Ok(champ) => {
+            let libelle = champ.libelle.clone();
+            let mut tx = state.db.begin().await?;
+            match form_builder::add_champ(&mut tx, procedure.id, champ, Some(block_id)).await {
+                Ok(stable_id) => {
+                    tx.commit().await?;
+                    return Ok(redirect_with(
+                        &champ_url(procedure.id, i64::from(block.position), stable_id),
+                        FlashKind::Success,
+                        &format!(
+                            "Le champ « {libelle} » a bien été ajouté au bloc « {} ».",
+                            block.libelle
+                        ),
+                    ));
+                }
+                Err(EditError::Invalid(errors)) => errors,
+                Err(err) => return Err(app_error(err)),
+            }
+        }
+        Err(errors) => errors,
+    };
+    let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+    Ok(redirect_with(
+        &block_url,
+        FlashKind::Error,
+        &format!(
+            "Le champ n’a pas été ajouté au bloc « {} ». {}",
+            block.libelle,
+            messages.join(" ")
+        ),
+    ))
+}
+
+/// Where a champ is shown in the builder: a child of a block with its block.
+async fn url_of(state: &AppState, procedure: &Procedure, champ: &DraftChamp) -> AppResult<String> {
+    let position = match champ.parent {
+        Some(block) => champ_for(state, procedure, block).await?.position,
+        None => champ.position,
+    };
+    Ok(champ_url(
+        procedure.id,
+        i64::from(position),
+        champ.stable_id,
+    ))
 }
 
 async fn champ_for(
@@ -240,7 +330,7 @@ pub(super) async fn update(
     };
     match result {
         Ok(libelle) => Ok(redirect_with(
-            &champ_url(procedure.id, i64::from(champ.position), stable_id),
+            &url_of(&state, &procedure, &champ).await?,
             FlashKind::Success,
             &format!("Le champ « {libelle} » a bien été modifié."),
         )),
@@ -271,7 +361,7 @@ pub(super) async fn move_champ(
             Ok(position) => position,
             Err(EditError::Refused(message)) => {
                 return Ok(redirect_with(
-                    &champ_url(procedure.id, i64::from(champ.position), stable_id),
+                    &url_of(&state, &procedure, &champ).await?,
                     FlashKind::Error,
                     &format!(
                         "Le champ « {} » n’a pas été déplacé. {message}",
@@ -287,8 +377,12 @@ pub(super) async fn move_champ(
     } else {
         "descendu"
     };
+    let url = match champ.parent {
+        Some(_) => url_of(&state, &procedure, &champ).await?,
+        None => champ_url(procedure.id, i64::from(position), stable_id),
+    };
     Ok(redirect_with(
-        &champ_url(procedure.id, i64::from(position), stable_id),
+        &url,
         FlashKind::Success,
         &format!(
             "Le champ « {} » a été {moved} : il est maintenant en position {}.",
@@ -312,7 +406,7 @@ pub(super) async fn delete(
         Ok(()) => {}
         Err(EditError::Refused(message)) => {
             return Ok(redirect_with(
-                &champ_url(procedure.id, i64::from(champ.position), stable_id),
+                &url_of(&state, &procedure, &champ).await?,
                 FlashKind::Error,
                 &format!(
                     "Le champ « {} » n’a pas été supprimé. {message}",
@@ -323,13 +417,22 @@ pub(super) async fn delete(
         Err(err) => return Err(app_error(err)),
     }
     tx.commit().await?;
-    let previous = i64::from(champ.position).max(1) - 1;
+    let url = match champ.parent {
+        Some(block) => {
+            let block = champ_for(&state, &procedure, block).await?;
+            champ_url(procedure.id, i64::from(block.position), block.stable_id)
+        }
+        None => {
+            let previous = i64::from(champ.position).max(1) - 1;
+            format!(
+                "/admin/procedures/{}/champs?page={}",
+                procedure.id,
+                Pager::page_of(previous, PER_PAGE)
+            )
+        }
+    };
     Ok(redirect_with(
-        &format!(
-            "/admin/procedures/{}/champs?page={}",
-            procedure.id,
-            Pager::page_of(previous, PER_PAGE)
-        ),
+        &url,
         FlashKind::Success,
         &format!("Le champ « {} » a bien été supprimé.", champ.libelle),
     ))

@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 
 use demarches_actors::domain::geo::{GeoIndex, Place};
+use demarches_actors::domain::repetition::{self, RowAction};
 use demarches_actors::domain::{self, TypeChamp};
 use demarches_actors::dossier::{IndividualInput, SaveForm};
 use demarches_actors::store::revision::{ChampDefRow, RevisionDefs};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::queries::usager::IndividualRow;
 use crate::web::form::FormErrors;
@@ -64,7 +66,9 @@ impl RawForm {
         // `domain::validate_with`): every `champ_<id>` value (the boxes of a multiple
         // choice), then `champ_<id>_secondary` or `champ_<id>_other`.
         let mut champs: HashMap<i64, String> = HashMap::new();
+        let mut rows: HashMap<(i64, Uuid), String> = HashMap::new();
         let mut ids: Vec<i64> = Vec::new();
+        let mut row_keys: Vec<(i64, Uuid)> = Vec::new();
         for (name, _) in &self.pairs {
             let Some(rest) = name.strip_prefix("champ_") else {
                 continue;
@@ -77,36 +81,51 @@ impl RawForm {
                 && !ids.contains(&id)
             {
                 ids.push(id);
+            } else if let Some(key) = repetition::parse_field(id)
+                && !row_keys.contains(&key)
+            {
+                row_keys.push(key);
             }
         }
+        for (child, row) in row_keys {
+            rows.insert((child, row), self.raw_value(&repetition::field(child, row)));
+        }
         for id in ids {
-            let name = format!("champ_{id}");
-            let mut parts: Vec<String> = self
-                .get_all(&name)
-                .iter()
-                .map(|v| v.replace(['\r', '\n'], " "))
-                .collect();
-            if parts.is_empty() {
-                parts.push(String::new());
-            }
-            for suffix in ["_secondary", "_other"] {
-                if let Some(v) = self.get(&format!("{name}{suffix}")) {
-                    parts.push(v.replace(['\r', '\n'], " "));
-                }
-            }
-            let raw = if parts.len() == 1 {
-                // A single control keeps its text as typed (a textarea's lines).
-                self.get(&name).unwrap_or("").to_owned()
-            } else {
-                parts.join("\n")
-            };
-            champs.insert(id, raw);
+            champs.insert(id, self.raw_value(&format!("champ_{id}")));
         }
         SaveForm {
             individual: (for_individual && (submit || typed)).then_some(individual),
             champs,
+            rows,
+            row_action: self
+                .get("action")
+                .and_then(|a| RowAction::parse(a, Uuid::new_v4())),
             full_form: true,
             submit,
+        }
+    }
+
+    /// The raw value of the champ whose field is `name`: its text as typed, or the parts of
+    /// a champ of several controls on separate lines.
+    fn raw_value(&self, name: &str) -> String {
+        let mut parts: Vec<String> = self
+            .get_all(name)
+            .iter()
+            .map(|v| v.replace(['\r', '\n'], " "))
+            .collect();
+        if parts.is_empty() {
+            parts.push(String::new());
+        }
+        for suffix in ["_secondary", "_other"] {
+            if let Some(v) = self.get(&format!("{name}{suffix}")) {
+                parts.push(v.replace(['\r', '\n'], " "));
+            }
+        }
+        if parts.len() == 1 {
+            // A single control keeps its text as typed (a textarea's lines).
+            self.get(name).unwrap_or("").to_owned()
+        } else {
+            parts.join("\n")
         }
     }
 }
@@ -130,6 +149,19 @@ pub enum Widget {
     CodeSelect,
     /// Pièce justificative: the files, and an upload form of its own.
     File,
+    /// Bloc répétable: its rows, each with its children, and the row buttons.
+    Repetition,
+}
+
+/// One row of a bloc répétable on the form.
+#[derive(Debug, Clone)]
+pub struct RowView {
+    pub id: String,
+    /// From 1, in the block's order.
+    pub number: usize,
+    pub fields: Vec<ChampField>,
+    /// The `action` of its « Supprimer l’élément » button.
+    pub remove_action: String,
 }
 
 #[derive(Debug, Clone)]
@@ -176,11 +208,18 @@ pub struct ChampField {
     pub hidden: bool,
     /// The condition as JSON, for the browser evaluator (`data-condition`); empty when none.
     pub condition: String,
+    /// Rows of a bloc répétable.
+    pub rows: Vec<RowView>,
 }
 
 impl ChampField {
     pub fn is_file(&self) -> bool {
         self.widget == Widget::File
+    }
+
+    /// The `action` of a block's « Ajouter un élément » button.
+    pub fn add_action(&self) -> String {
+        format!("add_row:{}", self.stable_id)
     }
 
     /// The id of the champ's upload form (placed after the dossier form: forms don't nest).
@@ -379,6 +418,7 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
             "",
         ),
         TypeChamp::PieceJustificative => (Widget::File, "file", "", ""),
+        TypeChamp::Repetition => (Widget::Repetition, "", "", ""),
     };
     let inputmode = match def.type_champ {
         TypeChamp::DecimalNumber => "decimal",
@@ -452,7 +492,38 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
             .as_ref()
             .and_then(|c| serde_json::to_string(c).ok())
             .unwrap_or_default(),
+        rows: Vec::new(),
     }
+}
+
+/// The rows of the block `def` (in the order of `block_value`), each child shown by `shown`
+/// with its message from `error` (both given the child and its field name).
+fn rows_of(
+    defs: &RevisionDefs,
+    def: &ChampDefRow,
+    block_value: Option<&Value>,
+    shown: impl Fn(&ChampDefRow, Uuid, &str) -> Shown,
+    error: impl Fn(&str) -> Option<String>,
+    geo: &GeoIndex,
+) -> Vec<RowView> {
+    repetition::row_ids(block_value)
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| RowView {
+            id: row.to_string(),
+            number: i + 1,
+            fields: defs
+                .children(def.stable_id)
+                .map(|child| {
+                    let name = repetition::field(child.stable_id, row);
+                    let mut f = field(child, shown(child, row, &name), error(&name), geo);
+                    f.name = name;
+                    f
+                })
+                .collect(),
+            remove_action: format!("remove_row:{}:{row}", def.stable_id),
+        })
+        .collect()
 }
 
 /// Marks the fields hidden by their condition with these values (same order as
@@ -526,7 +597,11 @@ fn stored_shown(def: &ChampDefRow, value: &Value) -> Shown {
 
 /// The controls' values as typed.
 fn typed_shown(def: &ChampDefRow, raw: &RawForm) -> Shown {
-    let name = def.field();
+    typed_shown_as(def, &def.field(), raw)
+}
+
+fn typed_shown_as(def: &ChampDefRow, name: &str, raw: &RawForm) -> Shown {
+    let name = name.to_owned();
     let typed = |n: &str| raw.get(n).unwrap_or("").to_owned();
     match def.type_champ {
         TypeChamp::Checkbox | TypeChamp::Engagement => Shown {
@@ -547,6 +622,11 @@ fn typed_shown(def: &ChampDefRow, raw: &RawForm) -> Shown {
 }
 
 impl FormView {
+    /// The form has row buttons (« Ajouter un élément », « Supprimer l’élément »).
+    pub fn has_row_buttons(&self) -> bool {
+        self.fields.iter().any(|f| f.widget == Widget::Repetition)
+    }
+
     /// Adds the files of the pièces justificatives.
     pub fn with_files(mut self, files: &HashMap<i64, Vec<FileView>>) -> Self {
         for field in self.fields.iter_mut().filter(|f| f.is_file()) {
@@ -560,6 +640,7 @@ impl FormView {
         for_individual: bool,
         defs: &RevisionDefs,
         values: &HashMap<i64, Value>,
+        rows: &HashMap<(i64, Uuid), Value>,
         individual: Option<&IndividualRow>,
         geo: &GeoIndex,
     ) -> Self {
@@ -574,9 +655,25 @@ impl FormView {
             .map(|def| {
                 let shown = values
                     .get(&def.stable_id)
+                    .filter(|_| !def.type_champ.is_repetition())
                     .map(|v| stored_shown(def, v))
                     .unwrap_or_default();
-                field(def, shown, None, geo)
+                let mut f = field(def, shown, None, geo);
+                if def.type_champ.is_repetition() {
+                    f.rows = rows_of(
+                        defs,
+                        def,
+                        values.get(&def.stable_id),
+                        |child, row, _| {
+                            rows.get(&(child.stable_id, row))
+                                .map(|v| stored_shown(child, v))
+                                .unwrap_or_default()
+                        },
+                        |_| None,
+                        geo,
+                    );
+                }
+                f
             })
             .collect();
         apply_visibility(&mut fields, defs, values);
@@ -584,9 +681,12 @@ impl FormView {
     }
 
     /// The form as submitted, with the message of each field in error.
+    /// `stored` gives the rows of each block (their order after the save); their children
+    /// show what was typed.
     pub fn submitted(
         for_individual: bool,
         defs: &RevisionDefs,
+        stored: &HashMap<i64, Value>,
         raw: &RawForm,
         errors: &FormErrors,
         geo: &GeoIndex,
@@ -619,7 +719,20 @@ impl FormView {
             .collect();
         let mut fields: Vec<ChampField> = defs
             .public()
-            .map(|def| field(def, typed_shown(def, raw), error(&def.field()), geo))
+            .map(|def| {
+                let mut f = field(def, typed_shown(def, raw), error(&def.field()), geo);
+                if def.type_champ.is_repetition() {
+                    f.rows = rows_of(
+                        defs,
+                        def,
+                        stored.get(&def.stable_id),
+                        |child, _, name| typed_shown_as(child, name, raw),
+                        error,
+                        geo,
+                    );
+                }
+                f
+            })
             .collect();
         apply_visibility(&mut fields, defs, &values);
         FormView { identity, fields }
@@ -637,6 +750,49 @@ pub struct SummaryItem {
     pub link: Option<String>,
     /// Files of a pièce justificative.
     pub files: Vec<FileView>,
+    /// The rows of a bloc répétable.
+    pub table: Option<RowsTable>,
+}
+
+/// The rows of a bloc répétable as a table: a column per child, a line per row.
+#[derive(Debug, Clone, Default)]
+pub struct RowsTable {
+    pub headers: Vec<String>,
+    /// Per row: its number (from 1) and the display of each child ("" when not filled).
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+/// The table of the block `block` with its value and the values of the rows' children.
+pub fn rows_table(
+    defs: &RevisionDefs,
+    block: i64,
+    block_value: Option<&Value>,
+    rows: &HashMap<(i64, Uuid), Value>,
+) -> RowsTable {
+    let children: Vec<&ChampDefRow> = defs
+        .children(block)
+        .filter(|c| c.type_champ.is_typed())
+        .collect();
+    RowsTable {
+        headers: children.iter().map(|c| c.libelle.clone()).collect(),
+        rows: repetition::row_ids(block_value)
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let cells = children
+                    .iter()
+                    .map(|c| match rows.get(&(c.stable_id, row)) {
+                        Some(v) => domain::display(c.type_champ, v),
+                        None if c.type_champ.is_checkbox() => {
+                            domain::display(c.type_champ, &Value::Bool(false))
+                        }
+                        None => String::new(),
+                    })
+                    .collect();
+                (i + 1, cells)
+            })
+            .collect(),
+    }
 }
 
 /// The dossier numbers of the `dossier_link` champs of a dossier.
@@ -651,6 +807,7 @@ pub fn linked_dossiers(defs: &RevisionDefs, values: &HashMap<i64, Value>) -> Vec
 pub fn summary(
     defs: &RevisionDefs,
     values: &HashMap<i64, Value>,
+    rows: &HashMap<(i64, Uuid), Value>,
     links: &HashMap<i64, String>,
     files: &HashMap<i64, Vec<FileView>>,
 ) -> Vec<SummaryItem> {
@@ -678,6 +835,10 @@ pub fn summary(
             } else {
                 Vec::new()
             },
+            table: def
+                .type_champ
+                .is_repetition()
+                .then(|| rows_table(defs, def.stable_id, values.get(&def.stable_id), rows)),
         })
         .collect()
 }
@@ -751,5 +912,38 @@ mod tests {
         // A single control keeps its lines (a textarea).
         assert_eq!(get(4), Some("ligne 1\r\nligne 2"));
         assert_eq!(get(5), Some("\nPomme"));
+    }
+
+    #[test]
+    fn save_form_reads_rows_and_row_actions() {
+        let row = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        let raw = pairs(&[
+            ("champ_12", "Bonjour"),
+            (&format!("champ_20_{row}"), "Ada"),
+            (&format!("champ_21_{row}"), "Fruits"),
+            (&format!("champ_21_{row}_secondary"), "Poire"),
+            (&format!("champ_20_{other}"), ""),
+            ("action", &format!("remove_row:7:{other}")),
+        ]);
+        let form = raw.save_form(false);
+        assert!(!form.submit);
+        assert_eq!(form.champs.len(), 1);
+        assert_eq!(form.rows.len(), 3);
+        assert_eq!(form.rows[&(20, row)], "Ada");
+        assert_eq!(form.rows[&(21, row)], "Fruits\nPoire");
+        assert_eq!(form.rows[&(20, other)], "");
+        assert_eq!(
+            form.row_action,
+            Some(RowAction::Remove {
+                block: 7,
+                row: other
+            })
+        );
+        let add = pairs(&[("action", "add_row:7")]).save_form(false);
+        assert!(matches!(
+            add.row_action,
+            Some(RowAction::Add { block: 7, .. })
+        ));
     }
 }
