@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{Browser, Page, TestApp};
+use common::{Browser, Page, TestApp, add_champ, procedure_id};
+
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin@example.gouv.fr";
@@ -12,16 +13,6 @@ const ADMIN: &str = "admin@example.gouv.fr";
 async fn admin(app: &TestApp) -> Browser {
     app.signed_in(ADMIN, &["administrateur", "instructeur"], "administrateur")
         .await
-}
-
-/// The démarche id in a `/admin/procedures/<id>…` URL.
-fn procedure_id(page: &Page) -> i64 {
-    let rest = page
-        .url
-        .split("/admin/procedures/")
-        .nth(1)
-        .unwrap_or_else(|| panic!("not a démarche page: {}", page.url));
-    rest.split(['/', '?', '#']).next().unwrap().parse().unwrap()
 }
 
 /// Creates a démarche through the creation form; returns its page.
@@ -42,13 +33,6 @@ async fn create(browser: &Browser, libelle: &str, path: &str) -> Page {
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
     page
-}
-
-/// Adds a champ through the builder form; returns the page after the redirect.
-async fn add_champ(browser: &Browser, id: i64, fields: &[(&str, &str)]) -> Page {
-    let builder = browser.get(&format!("/admin/procedures/{id}/champs")).await;
-    assert_eq!(builder.status, 200, "{}", builder.body);
-    browser.submit(&builder, "form#add-champ", fields).await
 }
 
 async fn draft_champs(app: &TestApp, id: i64) -> Vec<(i64, i32, String, String, bool, Value)> {

@@ -4,16 +4,11 @@
 
 mod common;
 
-use common::{Page, TestApp};
+use common::{TestApp, procedure_id};
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin@example.gouv.fr";
 const USAGER: &str = "usager@example.fr";
-
-fn procedure_id(page: &Page) -> i64 {
-    let rest = page.url.split("/admin/procedures/").nth(1).unwrap();
-    rest.split(['/', '?', '#']).next().unwrap().parse().unwrap()
-}
 
 async fn stable_id(app: &TestApp, libelle: &str) -> i64 {
     sqlx::query_scalar("select stable_id from types_de_champ where libelle = $1 limit 1")

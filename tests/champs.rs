@@ -7,44 +7,16 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Browser, Page, TestApp};
+use common::{Page, TestApp, add_champ, attr, procedure_id, start_brouillon};
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin@example.gouv.fr";
 const USAGER: &str = "camille.durand@example.fr";
 
-fn procedure_id(page: &Page) -> i64 {
-    let rest = page
-        .url
-        .split("/admin/procedures/")
-        .nth(1)
-        .unwrap_or_else(|| panic!("not a démarche page: {}", page.url));
-    rest.split(['/', '?', '#']).next().unwrap().parse().unwrap()
-}
-
-fn dossier_id(url: &str) -> i64 {
-    let rest = url.split("/dossiers/").nth(1).unwrap();
-    rest.split(['/', '?']).next().unwrap().parse().unwrap()
-}
-
-fn attr(page: &Page, css: &str, attribute: &str) -> Option<String> {
-    let html = page.html();
-    let sel = scraper::Selector::parse(css).unwrap();
-    html.select(&sel)
-        .next()
-        .and_then(|e| e.value().attr(attribute).map(str::to_owned))
-}
-
 fn has(page: &Page, css: &str) -> bool {
     let html = page.html();
     let sel = scraper::Selector::parse(css).unwrap();
     html.select(&sel).next().is_some()
-}
-
-async fn add_champ(browser: &Browser, id: i64, fields: &[(&str, &str)]) -> Page {
-    let builder = browser.get(&format!("/admin/procedures/{id}/champs")).await;
-    assert_eq!(builder.status, 200, "{}", builder.body);
-    browser.submit(&builder, "form#add-champ", fields).await
 }
 
 /// The champs of the démarche, by libellé: (stable id, options).
@@ -69,14 +41,6 @@ async fn stored(app: &TestApp, dossier: i64) -> HashMap<i64, Value> {
             .await
             .unwrap();
     rows.into_iter().collect()
-}
-
-async fn start_brouillon(browser: &Browser, start: &str) -> (i64, Page) {
-    let page = browser.get(start).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let form = browser.submit(&page, "form#commencer", &[]).await;
-    assert_eq!(form.status, 200, "{}", form.body);
-    (dossier_id(&form.url), form)
 }
 
 #[tokio::test]

@@ -5,36 +5,19 @@
 
 mod common;
 
-use common::{Browser, Page, TestApp};
+use common::{Browser, Page, TestApp, draft_stable_id as stable_id, procedure_id};
+
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin@example.gouv.fr";
 const USAGER: &str = "usager@example.fr";
 const EARLIER_ONLY: &str = "La condition ne peut porter que sur un champ placé avant celui-ci.";
 
-fn procedure_id(page: &Page) -> i64 {
-    let rest = page.url.split("/admin/procedures/").nth(1).unwrap();
-    rest.split(['/', '?', '#']).next().unwrap().parse().unwrap()
-}
-
 async fn add_champ(browser: &Browser, id: i64, fields: &[(&str, &str)]) -> Page {
     let builder = browser.get(&format!("/admin/procedures/{id}/champs")).await;
     let page = browser.submit(&builder, "form#add-champ", fields).await;
     assert_eq!(page.status, 200, "{}", page.body);
     page
-}
-
-async fn stable_id(app: &TestApp, id: i64, libelle: &str) -> i64 {
-    sqlx::query_scalar(
-        "select t.stable_id from types_de_champ t
-         join procedures p on p.draft_revision_id = t.revision_id
-         where p.id = $1 and t.libelle = $2",
-    )
-    .bind(id)
-    .bind(libelle)
-    .fetch_one(&app.db)
-    .await
-    .unwrap()
 }
 
 async fn condition(app: &TestApp, id: i64, stable_id: i64) -> Option<Value> {

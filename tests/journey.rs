@@ -5,15 +5,7 @@
 
 mod common;
 
-use common::{TEST_PASSWORD, TestApp, link_in};
-
-fn id_in(url: &str, prefix: &str) -> i64 {
-    url.split(prefix)
-        .nth(1)
-        .and_then(|rest| rest.split(['/', '?']).next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no id after {prefix} in {url}"))
-}
+use common::{TEST_PASSWORD, TestApp, id_after, link_in};
 
 #[tokio::test]
 async fn from_an_empty_platform_to_a_decision() {
@@ -45,7 +37,7 @@ async fn from_an_empty_platform_to_a_decision() {
         )
         .await;
     assert_eq!(created.status, 200, "{}", created.body);
-    let procedure_id = id_in(&created.url, "/admin/procedures/");
+    let procedure_id = id_after(&created.url, "/admin/procedures/");
 
     let champs_url = format!("/admin/procedures/{procedure_id}/champs");
     for (type_champ, libelle, mandatory, options) in [
@@ -146,7 +138,7 @@ async fn from_an_empty_platform_to_a_decision() {
     assert!(back.url.ends_with("/commencer/vegetaliser"), "{}", back.url);
 
     let brouillon = usager.submit(&back, "form#commencer", &[]).await;
-    let dossier_id = id_in(&brouillon.url, "/dossiers/");
+    let dossier_id = id_after(&brouillon.url, "/dossiers/");
     let typed: Vec<(String, &str)> = vec![
         ("civilite".to_owned(), "Mme"),
         ("nom".to_owned(), "Martin"),

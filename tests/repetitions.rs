@@ -8,30 +8,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Browser, Page, TestApp};
+use common::{
+    Browser, Page, TestApp, attr, draft_stable_id as stable_id, procedure_id, start_brouillon,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 const ADMIN: &str = "admin@example.gouv.fr";
 const USAGER: &str = "camille.durand@example.fr";
-
-fn procedure_id(page: &Page) -> i64 {
-    let rest = page.url.split("/admin/procedures/").nth(1).unwrap();
-    rest.split(['/', '?', '#']).next().unwrap().parse().unwrap()
-}
-
-fn dossier_id(url: &str) -> i64 {
-    let rest = url.split("/dossiers/").nth(1).unwrap();
-    rest.split(['/', '?']).next().unwrap().parse().unwrap()
-}
-
-fn attr(page: &Page, css: &str, attribute: &str) -> Option<String> {
-    let html = page.html();
-    let sel = scraper::Selector::parse(css).unwrap();
-    html.select(&sel)
-        .next()
-        .and_then(|e| e.value().attr(attribute).map(str::to_owned))
-}
 
 /// The row ids shown on the form, in order.
 fn rows_on(page: &Page) -> Vec<Uuid> {
@@ -44,19 +28,6 @@ fn rows_on(page: &Page) -> Vec<Uuid> {
                 .unwrap()
         })
         .collect()
-}
-
-async fn stable_id(app: &TestApp, procedure: i64, libelle: &str) -> i64 {
-    sqlx::query_scalar(
-        "select t.stable_id from types_de_champ t
-         join procedures p on p.draft_revision_id = t.revision_id
-         where p.id = $1 and t.libelle = $2",
-    )
-    .bind(procedure)
-    .bind(libelle)
-    .fetch_one(&app.db)
-    .await
-    .unwrap()
 }
 
 /// A démarche "Membres" (bloc répétable, mandatory) with "Nom" (mandatory text) and "Âge"
@@ -206,14 +177,6 @@ async fn build(app: &TestApp, admin: &Browser, path: &str) -> (i64, i64, i64, i6
         published.body
     );
     (id, block, nom, age)
-}
-
-async fn start_brouillon(browser: &Browser, start: &str) -> (i64, Page) {
-    let page = browser.get(start).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let form = browser.submit(&page, "form#commencer", &[]).await;
-    assert_eq!(form.status, 200, "{}", form.body);
-    (dossier_id(&form.url), form)
 }
 
 async fn press(browser: &Browser, page: &Page, fields: &[(&str, &str)], action: &str) -> Page {

@@ -5,22 +5,12 @@
 
 mod common;
 
+use common::{Page, TestApp, attr, start_brouillon};
+
 use common::seed::{self, SeededProcedure};
-use common::{Browser, Page, TestApp};
 use serde_json::{Value, json};
 
 const USAGER: &str = "camille.durand@example.fr";
-
-fn dossier_id(url: &str) -> i64 {
-    let rest = url
-        .split("/dossiers/")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no dossier in {url}"));
-    rest.split(['/', '?'])
-        .next()
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("no dossier id in {url}"))
-}
 
 fn name(procedure: &SeededProcedure, libelle: &str) -> String {
     format!("champ_{}", procedure.champ(libelle).stable_id)
@@ -42,14 +32,6 @@ fn checked(page: &Page, css: &str) -> bool {
     html.select(&sel)
         .next()
         .is_some_and(|e| e.value().attr("checked").is_some())
-}
-
-fn attr(page: &Page, css: &str, attribute: &str) -> Option<String> {
-    let html = page.html();
-    let sel = scraper::Selector::parse(css).unwrap();
-    html.select(&sel)
-        .next()
-        .and_then(|e| e.value().attr(attribute).map(str::to_owned))
 }
 
 async fn champ_value(app: &TestApp, dossier: i64, stable_id: i64) -> Option<Value> {
@@ -75,16 +57,6 @@ async fn lock_version(app: &TestApp, dossier: i64) -> i32 {
         .fetch_one(&app.db)
         .await
         .unwrap()
-}
-
-/// Starts the démarche at `start` (the public page) and returns the brouillon form.
-async fn start_brouillon(browser: &Browser, start: &str) -> (i64, Page) {
-    let page = browser.get(start).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let form = browser.submit(&page, "form#commencer", &[]).await;
-    assert_eq!(form.status, 200, "{}", form.body);
-    assert!(form.url.ends_with("/brouillon"), "{}", form.url);
-    (dossier_id(&form.url), form)
 }
 
 #[tokio::test]

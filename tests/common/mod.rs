@@ -636,3 +636,64 @@ pub fn link_in(text: &str, prefix: &str) -> String {
         .map(|w| w.trim_end_matches(['.', ',', ')', '>']).to_owned())
         .unwrap_or_else(|| panic!("no link starting with {prefix} in:\n{text}"))
 }
+
+// ------------------------------------------------------------ helpers of the page tests
+
+/// The number right after `prefix` in `url` (e.g. a dossier id after "/dossiers/").
+pub fn id_after(url: &str, prefix: &str) -> i64 {
+    url.split(prefix)
+        .nth(1)
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no id after {prefix} in {url}"))
+}
+
+/// The démarche of an administrateur page.
+pub fn procedure_id(page: &Page) -> i64 {
+    id_after(&page.url, "/admin/procedures/")
+}
+
+/// The dossier of an usager or instructeur URL.
+pub fn dossier_id(url: &str) -> i64 {
+    id_after(url, "/dossiers/")
+}
+
+/// The `attribute` of the first element matching `css`.
+pub fn attr(page: &Page, css: &str, attribute: &str) -> Option<String> {
+    let html = page.html();
+    let sel = Selector::parse(css).unwrap();
+    html.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr(attribute).map(str::to_owned))
+}
+
+/// Adds a champ through the form builder of démarche `id`.
+pub async fn add_champ(browser: &Browser, id: i64, fields: &[(&str, &str)]) -> Page {
+    let builder = browser.get(&format!("/admin/procedures/{id}/champs")).await;
+    assert_eq!(builder.status, 200, "{}", builder.body);
+    browser.submit(&builder, "form#add-champ", fields).await
+}
+
+/// Starts a dossier from the démarche page `start` ("/commencer/…"): its id and brouillon form.
+pub async fn start_brouillon(browser: &Browser, start: &str) -> (i64, Page) {
+    let page = browser.get(start).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let form = browser.submit(&page, "form#commencer", &[]).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.url.ends_with("/brouillon"), "{}", form.url);
+    (dossier_id(&form.url), form)
+}
+
+/// Stable id of the champ `libelle` in the draft revision of démarche `procedure`.
+pub async fn draft_stable_id(app: &TestApp, procedure: i64, libelle: &str) -> i64 {
+    sqlx::query_scalar(
+        "select t.stable_id from types_de_champ t
+         join procedures p on p.draft_revision_id = t.revision_id
+         where p.id = $1 and t.libelle = $2",
+    )
+    .bind(procedure)
+    .bind(libelle)
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
