@@ -633,25 +633,6 @@ async fn a_deposit_without_its_mandatory_piece_is_refused() {
     );
 }
 
-/// Waits until the page's text contains `needle`.
-async fn wait_text(chrome: &common::chrome::Chrome, needle: &str) {
-    use fantoccini::Locator;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(body) = chrome.client.find(Locator::Css("body")).await
-            && let Ok(text) = body.text().await
-            && text.contains(needle)
-        {
-            return;
-        }
-        if Instant::now() > deadline {
-            let source = chrome.client.source().await.unwrap_or_default();
-            panic!("page never showed {needle:?}:\n{source}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn the_widget_uploads_and_deletes_in_chromium() {
     use fantoccini::Locator;
@@ -691,11 +672,13 @@ async fn the_widget_uploads_and_deletes_in_chromium() {
         .click()
         .await
         .unwrap();
-    wait_text(&chrome, "Le fichier « attestation.pdf » a bien été joint.").await;
+    chrome
+        .wait_text("Le fichier « attestation.pdf » a bien été joint.")
+        .await;
     let rows = attachments(&app, dossier).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].checksum, sha256(PDF));
-    wait_text(&chrome, "attestation.pdf").await;
+    chrome.wait_text("attestation.pdf").await;
 
     chrome
         .client
@@ -708,7 +691,7 @@ async fn the_widget_uploads_and_deletes_in_chromium() {
         .click()
         .await
         .unwrap();
-    wait_text(&chrome, "Le fichier a bien été supprimé.").await;
+    chrome.wait_text("Le fichier a bien été supprimé.").await;
     assert!(attachments(&app, dossier).await.is_empty());
     let _ = std::fs::remove_dir_all(file.parent().unwrap());
 }

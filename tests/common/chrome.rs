@@ -85,6 +85,46 @@ impl Chrome {
         self.client.add_cookie(cookie).await.unwrap();
     }
 
+    /// Types `value` into the field matching `css` (cleared first).
+    pub async fn fill(&self, css: &str, value: &str) {
+        let field = self
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no field {css}"));
+        field.clear().await.expect("clear");
+        field.send_keys(value).await.expect("type");
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no element {css}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    /// Waits until the page's text contains `needle` (pages load after clicks); returns it.
+    pub async fn wait_text(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(body) = self.client.find(fantoccini::Locator::Css("body")).await
+                && let Ok(text) = body.text().await
+                && text.contains(needle)
+            {
+                return text;
+            }
+            if Instant::now() > deadline {
+                let source = self.client.source().await.unwrap_or_default();
+                panic!("page never showed {needle:?}:\n{source}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub fn wait(&self) -> fantoccini::wait::Wait<'_> {
         self.client.wait().at_most(Duration::from_secs(20))
     }
