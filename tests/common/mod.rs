@@ -489,6 +489,9 @@ impl Browser {
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .timeout(Duration::from_secs(30))
+            // Drop idle connections well before the server's 5 s keep-alive closes them:
+            // reusing one the server is closing fails the request (IncompleteMessage).
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .expect("client");
         Browser {
