@@ -331,13 +331,9 @@ async fn carte_from_the_builder_to_the_instructeur_with_a_gpx_import() {
     // Nobody else may download it.
     assert_eq!(autre.get(&geojson_url).await.status, 404);
     let anonymous = Browser::new(&app.base);
-    let refused = anonymous
-        .client
-        .get(format!("{}{geojson_url}", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(refused.status(), 200);
+    let refused = anonymous.get(&geojson_url).await;
+    assert!(refused.url.contains("/users/sign_in"), "{}", refused.url);
+    assert!(!refused.contains("FeatureCollection"));
 }
 
 #[tokio::test]
