@@ -294,10 +294,10 @@ fn checked_polygon(rings: Vec<Vec<Position>>) -> Result<Vec<Vec<Position>>, Stri
     rings
         .into_iter()
         .map(|mut ring| {
-            if ring.first() != ring.last() {
-                if let Some(first) = ring.first().copied() {
-                    ring.push(first);
-                }
+            if ring.first() != ring.last()
+                && let Some(first) = ring.first().copied()
+            {
+                ring.push(first);
             }
             if ring.len() < 4 {
                 return Err("un polygone doit avoir au moins trois sommets.".to_owned());
