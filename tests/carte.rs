@@ -218,6 +218,23 @@ async fn carte_from_the_builder_to_the_instructeur_with_a_gpx_import() {
         value.clone()
     );
 
+    // The brouillon form links to the stored geometries.
+    let geojson_url = format!("/dossiers/{dossier}/champs/{stable_id}/geojson");
+    assert_eq!(
+        attr(&page, "a.dm-geojson", "href"),
+        Some(geojson_url.clone())
+    );
+    let own: Value = usager
+        .client
+        .get(format!("{}{geojson_url}", usager.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(Some(own), value);
+
     // An invalid file: a clear message, and what was there stays.
     let bad = read(import(&usager, &action, "trace.gpx", b"<gpx><trk>", false).await).await;
     assert!(
@@ -289,7 +306,6 @@ async fn carte_from_the_builder_to_the_instructeur_with_a_gpx_import() {
     for line in &lines {
         assert!(text.contains(line.as_str()), "{line}: {text}");
     }
-    let geojson_url = format!("/dossiers/{dossier}/champs/{stable_id}/geojson");
     assert_eq!(
         attr(&summary, "#champs a.dm-geojson", "href"),
         Some(geojson_url.clone())
