@@ -1,7 +1,8 @@
 //! The champ « carte », end to end: an administrateur adds one through the builder, an
 //! usager imports a GPX file (and an invalid one, which changes nothing), deposits, and the
-//! instructeur reads each geometry with its measure and downloads the GeoJSON. In Chromium,
-//! a point is drawn by clicking the map (no tiles: the coordinate grid).
+//! instructeur reads each geometry with its measure and downloads the GeoJSON. In Chromium
+//! (no tiles: the coordinate grid), a point and a polygon are drawn by clicking the map, a
+//! GPX is imported through the map without losing them, and a point is placed by keyboard.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -376,7 +377,7 @@ async fn a_brouillon_is_not_served_to_instructeurs() {
 }
 
 #[tokio::test]
-async fn a_point_drawn_by_clicking_the_map_in_chromium() {
+async fn drawing_and_importing_on_the_map_in_chromium() {
     let app = TestApp::spawn().await;
     let procedure = seed::published_procedure(
         &app.db,
@@ -436,6 +437,49 @@ async fn a_point_drawn_by_clicking_the_map_in_chromium() {
     chrome.click("button[data-tool=\"finish\"]").await;
     chrome.wait_text("Polygone : 3 sommets").await;
 
+    // A GPX imported through the map: converted by the server, added to what is drawn.
+    let gpx = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/carte/trace.gpx"
+    );
+    chrome
+        .client
+        .find(fantoccini::Locator::Css(&format!(
+            "#champ_{stable_id}-fichier"
+        )))
+        .await
+        .unwrap()
+        .send_keys(gpx)
+        .await
+        .unwrap();
+    chrome
+        .click(&format!("button[form=\"champ_{stable_id}-import\"]"))
+        .await;
+    chrome.wait_text("4 géométrie(s) importée(s)").await;
+    assert_eq!(
+        chrome
+            .client
+            .find_all(fantoccini::Locator::Css("li.dm-carte__item"))
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
+    // Nothing is saved until the form is.
+    assert_eq!(stored(&app, dossier, stable_id).await, None);
+
+    // The keyboard: Enter places a point at the centre of the map.
+    chrome.click("button[data-tool=\"Point\"]").await;
+    chrome
+        .client
+        .find(fantoccini::Locator::Css("svg.dm-carte__svg"))
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+    chrome.wait_text("Point ajouté.").await;
+
     chrome
         .click("button[name=\"action\"][value=\"save\"]")
         .await;
@@ -448,7 +492,9 @@ async fn a_point_drawn_by_clicking_the_map_in_chromium() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let features = carte::features_of(&value);
-    assert_eq!(features.len(), 2);
+    assert_eq!(features.len(), 7);
+    assert_eq!(features[2].name.as_deref(), Some("Départ"));
+    assert!(matches!(features[6].shape, carte::Shape::Point(_)));
     // The map opens on France: the centre of the map is about 2.4° E, 46.6° N.
     let carte::Shape::Point([lon, lat]) = features[0].shape else {
         panic!("a point first: {value}");

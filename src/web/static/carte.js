@@ -129,7 +129,8 @@
     toolbar.appendChild(fit);
     container.appendChild(toolbar);
 
-    this.svg = el("svg", { "class": "dm-carte__svg", role: "application", "aria-label": "Carte : cliquez pour dessiner", height: String(HEIGHT), width: "100%" });
+    this.svg = el("svg", { "class": "dm-carte__svg", role: "application", tabindex: "0", height: String(HEIGHT), width: "100%",
+      "aria-label": "Carte : cliquez pour dessiner. Au clavier : flèches pour déplacer, + et − pour zoomer, Entrée pour placer un point au centre." });
     container.appendChild(this.svg);
     this.status = html("p", { "class": "fr-text--sm dm-carte__status", "aria-live": "polite" });
     container.appendChild(this.status);
@@ -340,6 +341,11 @@
         el("circle", { cx: p[0], cy: p[1], r: 4, "class": "dm-carte__vertex" }, shapes);
       });
     }
+    if (this.mode) {
+      var cx = size[0] / 2;
+      var cy = size[1] / 2;
+      el("path", { d: "M" + (cx - 8) + "," + cy + "H" + (cx + 8) + "M" + cx + "," + (cy - 8) + "V" + (cy + 8), "class": "dm-carte__cross" }, svg);
+    }
     var credit = this.tilesUrl ? this.attribution : "Grille de coordonnées (WGS 84)";
     if (credit) {
       el("text", { x: size[0] - 4, y: 14, "text-anchor": "end", "class": "dm-carte__credit" }, svg).textContent = credit;
@@ -380,6 +386,28 @@
     svg.addEventListener("dblclick", function (e) {
       e.preventDefault();
       if (self.mode === "LineString" || self.mode === "Polygon") { self.finishDraft(); }
+    });
+    // Keyboard: arrows pan, + and − zoom, Enter places a point (or a vertex) at the centre
+    // (marked by a cross while drawing), Escape cancels.
+    svg.addEventListener("keydown", function (e) {
+      var size = self.size();
+      var pan = { ArrowLeft: [-80, 0], ArrowRight: [80, 0], ArrowUp: [0, -80], ArrowDown: [0, 80] }[e.key];
+      if (pan) {
+        var c = project(self.center, self.zoom);
+        self.center = unproject([c[0] + pan[0], c[1] + pan[1]], self.zoom);
+        self.render();
+      } else if (e.key === "+" || e.key === "=") {
+        self.zoomAt(self.zoom + 1);
+      } else if (e.key === "-") {
+        self.zoomAt(self.zoom - 1);
+      } else if (e.key === "Enter" && self.mode) {
+        self.click(size[0] / 2, size[1] / 2);
+      } else if (e.key === "Escape" && self.mode) {
+        self.setMode(null);
+      } else {
+        return;
+      }
+      e.preventDefault();
     });
     svg.addEventListener("wheel", function (e) {
       e.preventDefault();
