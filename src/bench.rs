@@ -92,6 +92,7 @@ fn sample(type_champ: TypeChamp, options: &[String]) -> String {
         TypeChamp::Siret => "73282932000074".to_owned(),
         TypeChamp::Rna => "W751234567".to_owned(),
         TypeChamp::Iban => "FR7630006000011234567890189".to_owned(),
+        TypeChamp::Carte => r#"{"type":"Point","coordinates":[2.35,48.85]}"#.to_owned(),
         TypeChamp::Formatted
         | TypeChamp::DossierLink
         | TypeChamp::Pays

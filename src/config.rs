@@ -23,6 +23,8 @@ pub struct Config {
     pub storage: StorageConfig,
     #[serde(default)]
     pub plugins: PluginsConfig,
+    #[serde(default)]
+    pub carte: CarteConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +115,18 @@ impl Default for PluginsConfig {
             grants: PathBuf::from("config/connectors.toml"),
         }
     }
+}
+
+/// The map of the champ « carte ». Without a tile URL the map is drawn on a coordinate
+/// grid (no network needed).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CarteConfig {
+    /// A raster tile URL template with `{z}`, `{x}` and `{y}`, e.g.
+    /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png`; empty: no tiles.
+    pub tiles_url: String,
+    /// The attribution shown on the map with the tiles, e.g. « © OpenStreetMap ».
+    pub tiles_attribution: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -54,6 +54,9 @@ pub struct ChampInput {
     pub special_characters_accepted: Option<String>,
     pub min_character_length: String,
     pub max_character_length: String,
+    /// Other fields: the checked layers of a carte, `carte_layer_<key>` (checkboxes).
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, String>,
 }
 
 impl ChampInput {
@@ -93,7 +96,23 @@ impl ChampInput {
                 .max_character_length
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
+            extra: o
+                .carte_layers
+                .iter()
+                .map(|key| (format!("carte_layer_{key}"), on()))
+                .collect(),
         }
+    }
+
+    /// The layers of a carte, in the builder's order: (key, label, checked).
+    pub fn carte_layers(&self) -> Vec<(&'static str, &'static str, bool)> {
+        demarches_actors::domain::carte::LAYERS
+            .iter()
+            .map(|(key, label)| {
+                let checked = self.extra.contains_key(&format!("carte_layer_{key}"));
+                (*key, *label, checked)
+            })
+            .collect()
     }
 
     /// The header level typed, for the level picker.
@@ -174,6 +193,14 @@ impl ChampInput {
             Some(TypeChamp::IntegerNumber) => {
                 options.min = parse_integer(&self.min, "min", "Le minimum", &mut errors);
                 options.max = parse_integer(&self.max, "max", "Le maximum", &mut errors);
+            }
+            Some(TypeChamp::Carte) => {
+                options.carte_layers = self
+                    .carte_layers()
+                    .into_iter()
+                    .filter(|(_, _, checked)| *checked)
+                    .map(|(key, _, _)| key.to_owned())
+                    .collect();
             }
             Some(TypeChamp::Textarea) => {
                 let raw = compact(&self.character_limit);
@@ -378,6 +405,12 @@ pub fn options_json(type_champ: TypeChamp, options: &ChampOptions) -> Value {
                 map.insert("character_limit".to_owned(), Value::from(limit));
             }
         }
+        TypeChamp::Carte if !options.carte_layers.is_empty() => {
+            map.insert(
+                "carte_layers".to_owned(),
+                Value::from(options.carte_layers.clone()),
+            );
+        }
         _ => {}
     }
     Value::Object(map)
@@ -421,6 +454,15 @@ impl DraftChamp {
             TypeChamp::HeaderSection => format!("niveau {}", o.header_level()),
             TypeChamp::Explication if o.collapsible_explanation_enabled => {
                 "texte repliable".to_owned()
+            }
+            TypeChamp::Carte => {
+                let mut layers = vec!["sélection utilisateur"];
+                layers.extend(
+                    o.carte_layers
+                        .iter()
+                        .filter_map(|k| demarches_actors::domain::carte::layer_libelle(k)),
+                );
+                layers.join(", ")
             }
             TypeChamp::Formatted => {
                 let mut kinds = Vec::new();
@@ -828,6 +870,49 @@ mod tests {
             libelle: "Libellé".into(),
             ..ChampInput::blank()
         }
+    }
+
+    #[test]
+    fn carte_layers_are_kept_in_the_builders_order() {
+        let mut form = input("carte");
+        for key in [
+            "carte_layer_znieff",
+            "carte_layer_cadastres",
+            "carte_layer_inconnue",
+        ] {
+            form.extra.insert(key.to_owned(), "on".to_owned());
+        }
+        let champ = form.parse().unwrap();
+        assert_eq!(champ.options.carte_layers, vec!["cadastres", "znieff"]);
+        assert_eq!(
+            options_json(TypeChamp::Carte, &champ.options),
+            serde_json::json!({"carte_layers": ["cadastres", "znieff"]})
+        );
+        assert_eq!(
+            options_json(TypeChamp::Carte, &ChampOptions::default()),
+            serde_json::json!({})
+        );
+        let back = ChampInput::from_champ(&DraftChamp {
+            stable_id: 1,
+            parent: None,
+            position: 0,
+            type_champ: TypeChamp::Carte,
+            libelle: "Emprise".into(),
+            description: String::new(),
+            mandatory: false,
+            options: champ.options.clone(),
+        });
+        let checked: Vec<&str> = back
+            .carte_layers()
+            .into_iter()
+            .filter(|(_, _, c)| *c)
+            .map(|(k, _, _)| k)
+            .collect();
+        assert_eq!(checked, ["cadastres", "znieff"]);
+        assert_eq!(
+            back.carte_layers().len(),
+            demarches_actors::domain::carte::LAYERS.len()
+        );
     }
 
     #[test]

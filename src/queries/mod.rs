@@ -2,6 +2,7 @@
 //! dossier never happen here (they go through its actor).
 
 pub mod attachments;
+pub mod carte;
 pub mod instructeur;
 pub mod usager;
 

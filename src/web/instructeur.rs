@@ -347,6 +347,12 @@ enum ChampView {
         libelle: String,
         table: crate::web::usager::form::RowsTable,
     },
+    /// A carte: one line per geometry (kind, measure) and the GeoJSON download.
+    Carte {
+        libelle: String,
+        geometries: Vec<String>,
+        geojson: String,
+    },
 }
 
 struct ActionView {
@@ -446,6 +452,14 @@ async fn dossier_page(
                     values.get(&def.stable_id),
                     &rows,
                 ),
+            },
+            TypeChamp::Carte => ChampView::Carte {
+                libelle: def.libelle.clone(),
+                geometries: values
+                    .get(&def.stable_id)
+                    .map(domain::carte::describe)
+                    .unwrap_or_default(),
+                geojson: crate::web::carte::geojson_url(dossier.id, def.stable_id),
             },
             type_champ => ChampView::Value {
                 libelle: def.libelle.clone(),

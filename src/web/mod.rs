@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api;
+pub mod carte;
 pub mod csrf;
 pub mod dev;
 pub mod error;
@@ -30,7 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
         )
         .route("/health", web::get().to(health))
         .route("/static/app.css", web::get().to(app_css))
-        .route("/static/app.js", web::get().to(app_js));
+        .route("/static/app.js", web::get().to(app_js))
+        .route("/static/carte.js", web::get().to(carte_js));
     // Absent until the DSFR's terms are accepted at set-up (see README): pages stay usable.
     if config.assets.dsfr_dir.is_dir() {
         cfg.service(actix_files::Files::new(
@@ -43,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
     api::routes(cfg);
     usager::routes(cfg);
     pieces::routes(cfg);
+    carte::routes(cfg);
     instructeur::routes(cfg);
     if config.dev_pages() {
         dev::routes(cfg);
@@ -81,6 +84,13 @@ async fn app_js() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=300"))
         .body(include_str!("static/app.js"))
+}
+
+async fn carte_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(include_str!("static/carte.js"))
 }
 
 /// The condition evaluator for the browser, read from `assets.logic_wasm` (404 when it was

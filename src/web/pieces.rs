@@ -138,7 +138,7 @@ impl FileView {
     }
 }
 
-fn author(user: &SessionUser) -> Author {
+pub(crate) fn author(user: &SessionUser) -> Author {
     Author {
         kind: AuthorKind::Usager,
         user_id: Some(user.id),
@@ -147,7 +147,7 @@ fn author(user: &SessionUser) -> Author {
 }
 
 /// Where the usager edits the dossier.
-fn form_url(dossier: &OwnedDossier, stable_id: i64) -> String {
+pub(crate) fn form_url(dossier: &OwnedDossier, stable_id: i64) -> String {
     let page = if dossier.state == Etat::Brouillon {
         "brouillon"
     } else {
@@ -157,7 +157,7 @@ fn form_url(dossier: &OwnedDossier, stable_id: i64) -> String {
 }
 
 /// A refusal sent before the body was read to its end: the connection is closed after it.
-fn refuse_early(location: &str, message: &str) -> HttpResponse {
+pub(crate) fn refuse_early(location: &str, message: &str) -> HttpResponse {
     let mut response = redirect_with(location, FlashKind::Error, message);
     response
         .head_mut()
@@ -364,7 +364,11 @@ async fn upload(
     }
 }
 
-fn act_refusal(dossier: &OwnedDossier, back: &str, err: ActError) -> AppResult<HttpResponse> {
+pub(crate) fn act_refusal(
+    dossier: &OwnedDossier,
+    back: &str,
+    err: ActError,
+) -> AppResult<HttpResponse> {
     match err {
         ActError::NotFound | ActError::Forbidden => Err(AppError::NotFound),
         ActError::Invalid { errors, .. } => {

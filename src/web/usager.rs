@@ -293,6 +293,8 @@ struct DossierForm {
     /// Limits of the pièces justificatives.
     max_file_size: String,
     max_files: usize,
+    /// The map tiles of the champs « carte » (`[carte]`; empty: a coordinate grid).
+    carte: crate::config::CarteConfig,
 }
 
 async fn owned(state: &AppState, id: i64, user: &SessionUser) -> AppResult<OwnedDossier> {
@@ -336,8 +338,9 @@ fn form_page(
     dossier: OwnedDossier,
     mode: Mode,
     form: FormView,
-    storage: &crate::config::StorageConfig,
+    config: &crate::config::Config,
 ) -> DossierForm {
+    let storage = &config.storage;
     let action = match mode {
         Mode::Brouillon => format!("/dossiers/{}/brouillon", dossier.id),
         Mode::Modifier => format!("/dossiers/{}/modifier", dossier.id),
@@ -354,6 +357,7 @@ fn form_page(
         partially_saved: false,
         max_file_size: crate::web::pieces::human_size(storage.max_file_bytes),
         max_files: storage.max_files_per_champ,
+        carte: config.carte.clone(),
     }
 }
 
@@ -373,7 +377,7 @@ async fn brouillon(
         dossier,
         Mode::Brouillon,
         form,
-        &state.config.storage,
+        &state.config,
     ))
 }
 
@@ -393,7 +397,7 @@ async fn modifier(
                 dossier,
                 Mode::Modifier,
                 form,
-                &state.config.storage,
+                &state.config,
             ))
         }
         other => Ok(redirect_with(
@@ -505,7 +509,7 @@ async fn save(
         &state.geo,
     )
     .with_files(&files);
-    let mut view = form_page(page, dossier, mode, form, &state.config.storage);
+    let mut view = form_page(page, dossier, mode, form, &state.config);
     view.errors = errors;
     view.alert = alert;
     view.partially_saved = partially_saved;
@@ -751,6 +755,7 @@ async fn show(
         badge: badge_class(dossier.state),
         explanation: explanation(dossier.state),
         items: form::summary(
+            dossier.id,
             &defs,
             &values,
             &queries::row_values(&state.db, dossier.id).await?,

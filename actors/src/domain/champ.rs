@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Date, Month};
 
+use super::carte;
 use super::geo::{CommuneMatch, EMPTY_GEO, GeoIndex, Place};
 use super::{ParseError, format_thousands};
 
@@ -45,11 +46,12 @@ pub enum TypeChamp {
     Explication,
     PieceJustificative,
     Repetition,
+    Carte,
 }
 
 impl TypeChamp {
     /// Every supported type, in the order of the editor's type picker.
-    pub const ALL: [TypeChamp; 30] = [
+    pub const ALL: [TypeChamp; 31] = [
         TypeChamp::Text,
         TypeChamp::Textarea,
         TypeChamp::IntegerNumber,
@@ -80,6 +82,7 @@ impl TypeChamp {
         TypeChamp::Explication,
         TypeChamp::PieceJustificative,
         TypeChamp::Repetition,
+        TypeChamp::Carte,
     ];
 
     /// DS `type_champ` name.
@@ -115,6 +118,7 @@ impl TypeChamp {
             TypeChamp::Explication => "explication",
             TypeChamp::PieceJustificative => "piece_justificative",
             TypeChamp::Repetition => "repetition",
+            TypeChamp::Carte => "carte",
         }
     }
 
@@ -151,6 +155,7 @@ impl TypeChamp {
             TypeChamp::Explication => "Explication",
             TypeChamp::PieceJustificative => "Pièce justificative",
             TypeChamp::Repetition => "Bloc répétable",
+            TypeChamp::Carte => "Carte",
         }
     }
 
@@ -261,6 +266,10 @@ pub struct ChampOptions {
     /// Champ formaté: maximum length.
     #[serde(default)]
     pub max_character_length: Option<u32>,
+    /// Carte: the reference layers offered besides the usager's own selection (keys of
+    /// `carte::LAYERS`).
+    #[serde(default)]
+    pub carte_layers: Vec<String>,
 }
 
 /// The value of the « Autre » option of a simple drop-down (never a listed option:
@@ -492,6 +501,11 @@ pub fn validate_with(
         TypeChamp::Departements => place(def, &lookups.geo.departements, value)?,
         TypeChamp::Epci => place(def, &lookups.geo.epci, value)?,
         TypeChamp::Communes => commune(def, lookups.geo, value)?,
+        TypeChamp::Carte => match carte::validate(value) {
+            Ok(Some(collection)) => collection,
+            Ok(None) => return Ok(None),
+            Err(message) => return Err(format!("« {libelle} » : {message}")),
+        },
         TypeChamp::DropDownList
         | TypeChamp::MultipleDropDownList
         | TypeChamp::LinkedDropDownList
@@ -752,6 +766,7 @@ pub fn display(type_champ: TypeChamp, value: &Value) -> String {
             1 => "1 fichier".to_owned(),
             n => format!("{n} fichiers"),
         },
+        (TypeChamp::Carte, v) => carte::display(v),
         (TypeChamp::Iban, Value::String(s)) => groups_of(s, &[4; 9]),
         (TypeChamp::Siret, Value::String(s)) if s.len() == 14 => groups_of(s, &[3, 3, 3, 5]),
         (_, Value::Array(items)) => items
@@ -1221,7 +1236,8 @@ mod tests {
                 "header_section",
                 "explication",
                 "piece_justificative",
-                "repetition"
+                "repetition",
+                "carte"
             ]
         );
         assert_eq!(TypeChamp::Text.libelle(), "Texte court");
@@ -1248,8 +1264,8 @@ mod tests {
             assert_eq!(back, Some(t));
         }
         assert_eq!(
-            "carte".parse::<TypeChamp>(),
-            Err(ParseError::new("le type de champ", "carte"))
+            "cartes".parse::<TypeChamp>(),
+            Err(ParseError::new("le type de champ", "cartes"))
         );
     }
 

@@ -3,6 +3,7 @@
 //! Actors and HTTP handlers load state, call these functions and persist the
 //! result. Everything here is deterministic and unit-tested.
 
+pub mod carte;
 pub mod champ;
 pub mod etat;
 pub mod geo;
@@ -86,6 +87,6 @@ mod tests {
         assert!(validate_path("ete-2024").is_ok());
         assert!(check_strength("court", "a@b.fr").is_err());
         assert!(validate_individual("Mme", "Curie", "Marie").is_ok());
-        assert_eq!(TypeChamp::ALL.len(), 30);
+        assert_eq!(TypeChamp::ALL.len(), 31);
     }
 }

@@ -151,6 +151,8 @@ pub enum Widget {
     File,
     /// Bloc répétable: its rows, each with its children, and the row buttons.
     Repetition,
+    /// Carte: the GeoJSON textarea, the map over it (carte.js) and a GPX/KML import form.
+    Carte,
 }
 
 /// One row of a bloc répétable on the form.
@@ -225,6 +227,16 @@ impl ChampField {
     /// The id of the champ's upload form (placed after the dossier form: forms don't nest).
     pub fn upload_form_id(&self) -> String {
         format!("{}-upload", self.name)
+    }
+
+    /// A top-level carte, which has a GPX/KML import form (not the children of a block).
+    pub fn can_import(&self) -> bool {
+        self.widget == Widget::Carte && self.name == format!("champ_{}", self.stable_id)
+    }
+
+    /// The id of a carte's import form (placed after the dossier form).
+    pub fn import_form_id(&self) -> String {
+        format!("{}-import", self.name)
     }
 
     pub fn is_selected(&self, option: &str) -> bool {
@@ -419,6 +431,7 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
         ),
         TypeChamp::PieceJustificative => (Widget::File, "file", "", ""),
         TypeChamp::Repetition => (Widget::Repetition, "", "", ""),
+        TypeChamp::Carte => (Widget::Carte, "", "", ""),
     };
     let inputmode = match def.type_champ {
         TypeChamp::DecimalNumber => "decimal",
@@ -627,6 +640,16 @@ impl FormView {
         self.fields.iter().any(|f| f.widget == Widget::Repetition)
     }
 
+    /// The form has a champ « carte » (top level or in a block): it loads the map script.
+    pub fn has_carte(&self) -> bool {
+        self.fields.iter().any(|f| {
+            f.widget == Widget::Carte
+                || f.rows
+                    .iter()
+                    .any(|r| r.fields.iter().any(|c| c.widget == Widget::Carte))
+        })
+    }
+
     /// Adds the files of the pièces justificatives.
     pub fn with_files(mut self, files: &HashMap<i64, Vec<FileView>>) -> Self {
         for field in self.fields.iter_mut().filter(|f| f.is_file()) {
@@ -752,6 +775,8 @@ pub struct SummaryItem {
     pub files: Vec<FileView>,
     /// The rows of a bloc répétable.
     pub table: Option<RowsTable>,
+    /// A filled carte: the GeoJSON download of its geometries.
+    pub geojson: Option<String>,
 }
 
 /// The rows of a bloc répétable as a table: a column per child, a line per row.
@@ -805,6 +830,7 @@ pub fn linked_dossiers(defs: &RevisionDefs, values: &HashMap<i64, Value>) -> Vec
 
 /// The visible champs with their values (a champ hidden by its condition is left out).
 pub fn summary(
+    dossier_id: i64,
     defs: &RevisionDefs,
     values: &HashMap<i64, Value>,
     rows: &HashMap<(i64, Uuid), Value>,
@@ -839,6 +865,10 @@ pub fn summary(
                 .type_champ
                 .is_repetition()
                 .then(|| rows_table(defs, def.stable_id, values.get(&def.stable_id), rows)),
+            geojson: (def.type_champ == TypeChamp::Carte)
+                .then(|| values.get(&def.stable_id))
+                .flatten()
+                .map(|_| crate::web::carte::geojson_url(dossier_id, def.stable_id)),
         })
         .collect()
 }
