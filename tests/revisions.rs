@@ -690,3 +690,171 @@ async fn test_link_dossiers_are_deleted_at_first_publication() {
         published_revision(&app, procedure.id).await
     );
 }
+
+#[tokio::test]
+async fn the_publication_page_shows_the_rebase_progress() {
+    // No worker: the job waits, as on a busy platform.
+    let app = TestApp::spawn_with(common::TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let procedure = seed::simple_procedure(&app.db, "subvention").await;
+    for usager in [USAGER, "autre@example.fr"] {
+        seed::deposited_dossier(
+            &app.db,
+            &procedure,
+            usager,
+            &[("Nom du projet", json!("Projet"))],
+        )
+        .await;
+    }
+    let admin = app
+        .signed_in(ADMIN, &["administrateur"], "administrateur")
+        .await;
+    add_champ(
+        &admin,
+        procedure.id,
+        &[("type_champ", "text"), ("libelle", "Nouveau champ")],
+    )
+    .await;
+    let publication = admin
+        .get(&format!("/admin/procedures/{}/publication", procedure.id))
+        .await;
+    assert_eq!(
+        publication.text("#impact-no-loss").as_deref(),
+        Some("Les réponses déjà saisies sont toutes conservées.")
+    );
+    let published = admin
+        .submit(&publication, "form#publish", &[("path", "subvention")])
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    let progress = published.text("#rebase-progress p").unwrap_or_default();
+    assert_eq!(
+        progress,
+        "2 dossiers restent à passer sur le formulaire publié. Rechargez la page pour suivre l’avancement."
+    );
+    let jobs: i64 = sqlx::query_scalar(
+        "select count(*) from jobs where kind = 'rebase_dossiers' and done_at is null",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(jobs, 1);
+    demarches_actors::store::rebase::rebase_procedure(&app.db, procedure.id, 500, |_| {})
+        .await
+        .unwrap();
+    let after = admin
+        .get(&format!("/admin/procedures/{}/publication", procedure.id))
+        .await;
+    assert!(!after.contains("id=\"rebase-progress\""));
+}
+
+/// The rebase at scale: `DEMARCHES_REBASE_DOSSIERS` dossiers (default 20 000, half
+/// brouillons, half en construction, three values each), one champ removed and one option
+/// removed, moved by the job's function; prints the time.
+#[tokio::test]
+#[ignore = "measurement: cargo nextest run --test revisions --run-ignored only"]
+async fn rebase_of_many_dossiers() {
+    let app = TestApp::spawn_with(common::TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let procedure = seed::simple_procedure(&app.db, "subvention").await;
+    let count: i64 = std::env::var("DEMARCHES_REBASE_DOSSIERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let usager = seed::user_id(&app.db, USAGER).await;
+    sqlx::query(
+        "insert into dossiers (procedure_id, revision_id, user_id, state, groupe_instructeur_id,
+           lock_version)
+         select $1, $2, $3,
+                (case when g % 2 = 0 then 'brouillon' else 'en_construction' end)::dossier_state,
+                $4, 0
+         from generate_series(1, $5) g",
+    )
+    .bind(procedure.id)
+    .bind(procedure.revision_id)
+    .bind(usager)
+    .bind(procedure.groupe_id)
+    .bind(count)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into dossier_events (dossier_id, version, kind, actor_kind, actor_id)
+         select id, 0, 'creer', 'usager', $2 from dossiers where procedure_id = $1",
+    )
+    .bind(procedure.id)
+    .bind(usager)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into champs (dossier_id, stable_id, value)
+         select d.id, t.stable_id,
+                case t.type_champ when 'text' then '\"Projet\"'::jsonb
+                                  when 'integer_number' then '12'::jsonb
+                                  else (case when d.id % 3 = 0 then '\"Entreprise\"'
+                                             else '\"Association\"' end)::jsonb end
+         from dossiers d cross join types_de_champ t
+         where d.procedure_id = $1 and t.revision_id = $2",
+    )
+    .bind(procedure.id)
+    .bind(procedure.revision_id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("analyze").execute(&app.db).await.unwrap();
+
+    let mut tx = app.db.begin().await.unwrap();
+    demarches::procedures::delete_champ(
+        &mut tx,
+        procedure.id,
+        procedure.champ("Nombre de participants").stable_id,
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "update types_de_champ t set options = '{\"drop_down_options\": [\"Association\", \"Collectivité\"]}'
+         from procedures p where p.id = $1 and t.revision_id = p.draft_revision_id
+           and t.stable_id = $2",
+    )
+    .bind(procedure.id)
+    .bind(procedure.champ("Type de structure").stable_id)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    demarches::procedures::publish(&mut tx, procedure.id, "subvention")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let started = Instant::now();
+    let mut batches = 0;
+    let moved =
+        demarches_actors::store::rebase::rebase_procedure(&app.db, procedure.id, 500, |_| {
+            batches += 1
+        })
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    println!(
+        "rebase: {moved} dossiers in {batches} batches, {:.1} s ({:.0} dossiers/s)",
+        elapsed.as_secs_f64(),
+        moved as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!(moved as i64, count);
+    let left: (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where stable_id = $2), count(*) filter (where value = '\"Entreprise\"')
+         from champs c join dossiers d on d.id = c.dossier_id where d.procedure_id = $1",
+    )
+    .bind(procedure.id)
+    .bind(procedure.champ("Nombre de participants").stable_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(left, (0, 0));
+}

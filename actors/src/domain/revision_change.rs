@@ -51,8 +51,8 @@ pub enum Change {
     Added(ChampVersion),
     Removed(ChampVersion),
     Updated {
-        before: ChampVersion,
-        after: ChampVersion,
+        before: Box<ChampVersion>,
+        after: Box<ChampVersion>,
         attributes: Vec<Attribute>,
     },
 }
@@ -114,8 +114,8 @@ pub fn compare(before: &[ChampVersion], after: &[ChampVersion]) -> Vec<Change> {
                 let attributes = attributes(previous, champ);
                 if !attributes.is_empty() {
                     changes.push(Change::Updated {
-                        before: (*previous).clone(),
-                        after: champ.clone(),
+                        before: Box::new((*previous).clone()),
+                        after: Box::new(champ.clone()),
                         attributes,
                     });
                 }
