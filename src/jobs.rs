@@ -20,6 +20,9 @@ const BATCH: i64 = 10;
 const MAX_ATTEMPTS: i32 = 25;
 /// Dossiers moved per transaction by a rebase.
 const REBASE_BATCH: i64 = 500;
+/// A rebase job stops after this long and leaves a new job for the rest, well within its
+/// 5-minute lease.
+const REBASE_BUDGET: Duration = Duration::from_secs(60);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +102,7 @@ async fn rebase_dossiers(db: &PgPool, bus: Option<&Bus>, payload: &Value) -> any
         .and_then(Value::as_i64)
         .ok_or_else(|| anyhow::anyhow!("rebase_dossiers without procedure_id"))?;
     let started = std::time::Instant::now();
-    let moved = rebase::rebase_procedure(db, procedure_id, REBASE_BATCH, |ids| {
+    let rebased = rebase::rebase_procedure(db, procedure_id, REBASE_BATCH, REBASE_BUDGET, |ids| {
         if let Some(bus) = bus {
             bus.publish(EventKind::DossiersRebased {
                 procedure_id,
@@ -108,9 +111,18 @@ async fn rebase_dossiers(db: &PgPool, bus: Option<&Bus>, payload: &Value) -> any
         }
     })
     .await?;
+    if !rebased.done {
+        // The rest in a new job (this one ends now, its lease never runs out mid-way).
+        sqlx::query("insert into jobs (kind, payload) values ($1, $2)")
+            .bind(JOB_REBASE)
+            .bind(payload)
+            .execute(db)
+            .await?;
+    }
     tracing::info!(
         procedure = procedure_id,
-        moved,
+        moved = rebased.moved,
+        done = rebased.done,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "dossiers rebased"
     );

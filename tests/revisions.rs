@@ -741,9 +741,27 @@ async fn the_publication_page_shows_the_rebase_progress() {
     .await
     .unwrap();
     assert_eq!(jobs, 1);
-    demarches_actors::store::rebase::rebase_procedure(&app.db, procedure.id, 500, |_| {})
-        .await
-        .unwrap();
+    // A spent budget moves nothing and says so (the job then leaves a new job).
+    let spent = demarches_actors::store::rebase::rebase_procedure(
+        &app.db,
+        procedure.id,
+        500,
+        Duration::ZERO,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((spent.moved, spent.done), (0, false));
+    let rebased = demarches_actors::store::rebase::rebase_procedure(
+        &app.db,
+        procedure.id,
+        500,
+        Duration::from_secs(60),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((rebased.moved, rebased.done), (2, true));
     let after = admin
         .get(&format!("/admin/procedures/{}/publication", procedure.id))
         .await;
@@ -834,12 +852,17 @@ async fn rebase_of_many_dossiers() {
 
     let started = Instant::now();
     let mut batches = 0;
-    let moved =
-        demarches_actors::store::rebase::rebase_procedure(&app.db, procedure.id, 500, |_| {
-            batches += 1
-        })
-        .await
-        .unwrap();
+    let rebased = demarches_actors::store::rebase::rebase_procedure(
+        &app.db,
+        procedure.id,
+        500,
+        Duration::from_secs(3600),
+        |_| batches += 1,
+    )
+    .await
+    .unwrap();
+    assert!(rebased.done);
+    let moved = rebased.moved;
     let elapsed = started.elapsed();
     println!(
         "rebase: {moved} dossiers in {batches} batches, {:.1} s ({:.0} dossiers/s)",

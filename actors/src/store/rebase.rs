@@ -10,6 +10,8 @@
 //! revision. Running it twice, or on two workers at once, is harmless: a moved dossier no
 //! longer matches.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -217,15 +219,25 @@ pub async fn pending(db: &PgPool, procedure_id: i64) -> Result<i64, sqlx::Error>
     .await
 }
 
-/// Moves every brouillon and dossier en construction of `procedure_id` to its published
-/// revision, `batch` at a time; `moved` is called with the ids of each committed batch.
-/// Returns how many moved.
+/// What [`rebase_procedure`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebased {
+    pub moved: usize,
+    /// False when the time budget ran out with dossiers left to move.
+    pub done: bool,
+}
+
+/// Moves the brouillons and dossiers en construction of `procedure_id` to its published
+/// revision, `batch` at a time, until none is left or `budget` is spent (checked between
+/// batches); `moved` is called with the ids of each committed batch.
 pub async fn rebase_procedure(
     db: &PgPool,
     procedure_id: i64,
     batch: i64,
+    budget: Duration,
     mut moved: impl FnMut(&[i64]),
-) -> Result<usize, sqlx::Error> {
+) -> Result<Rebased, sqlx::Error> {
+    let started = Instant::now();
     let mut total = 0;
     loop {
         let published: Option<i64> =
@@ -235,7 +247,10 @@ pub async fn rebase_procedure(
                 .await?
                 .flatten();
         let Some(target) = published else {
-            return Ok(total);
+            return Ok(Rebased {
+                moved: total,
+                done: true,
+            });
         };
         let sources: Vec<i64> = sqlx::query_scalar(concat!(
             "select distinct revision_id from dossiers
@@ -247,11 +262,20 @@ pub async fn rebase_procedure(
         .fetch_all(db)
         .await?;
         if sources.is_empty() {
-            return Ok(total);
+            return Ok(Rebased {
+                moved: total,
+                done: true,
+            });
         }
         for from in sources {
             let plan = Plan::between(db, from, target).await?;
             loop {
+                if started.elapsed() >= budget {
+                    return Ok(Rebased {
+                        moved: total,
+                        done: false,
+                    });
+                }
                 let ids = rebase_batch(db, procedure_id, &plan, batch).await?;
                 if ids.is_empty() {
                     break;
