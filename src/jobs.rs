@@ -1,10 +1,14 @@
 //! Background jobs (`jobs` table), next to the outbox dispatcher: claimed with
 //! `FOR UPDATE SKIP LOCKED`, leased for 5 minutes, retried with backoff. Kinds today:
-//! `virus_scan` (an attachment's checksum, then the antivirus).
+//! `virus_scan` (an attachment's checksum, then the antivirus) and `rebase_dossiers` (the
+//! brouillons and dossiers en construction of a démarche move to its new published
+//! revision, in batches; see `demarches_actors::store::rebase`).
 
 use std::time::Duration;
 
 use demarches_actors::store::attachment::JOB_VIRUS_SCAN;
+use demarches_actors::store::rebase::{self, JOB_REBASE};
+use demarches_actors::{Bus, EventKind};
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -14,6 +18,11 @@ use crate::storage::scan::{self, Verdict, VirusScanner};
 
 const BATCH: i64 = 10;
 const MAX_ATTEMPTS: i32 = 25;
+/// Dossiers moved per transaction by a rebase.
+const REBASE_BATCH: i64 = 500;
+/// A rebase job stops after this long and leaves a new job for the rest, well within its
+/// 5-minute lease.
+const REBASE_BUDGET: Duration = Duration::from_secs(60);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +36,7 @@ pub async fn run_due(
     db: &PgPool,
     storage: &dyn Storage,
     scanner: &dyn VirusScanner,
+    bus: Option<&Bus>,
 ) -> Result<Pass, sqlx::Error> {
     let claimed: Vec<(i64, String, Value, i32)> = sqlx::query_as(
         "with due as (
@@ -47,6 +57,7 @@ pub async fn run_due(
     for (id, kind, payload, attempts) in claimed {
         let result = match kind.as_str() {
             JOB_VIRUS_SCAN => virus_scan(db, storage, scanner, &payload).await,
+            JOB_REBASE => rebase_dossiers(db, bus, &payload).await,
             other => Err(anyhow::anyhow!("unknown job kind {other}")),
         };
         match result {
@@ -80,6 +91,42 @@ pub async fn run_due(
 fn backoff(attempts: i32) -> Duration {
     let exp = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
     Duration::from_secs(10u64.saturating_mul(2u64.saturating_pow(exp)).min(3600))
+}
+
+/// Moves the démarche's brouillons and dossiers en construction to its published revision;
+/// after each batch, the nodes forget the moved dossiers' cached state. Interrupted, the
+/// retried job goes on with the dossiers not moved yet.
+async fn rebase_dossiers(db: &PgPool, bus: Option<&Bus>, payload: &Value) -> anyhow::Result<()> {
+    let procedure_id = payload
+        .get("procedure_id")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| anyhow::anyhow!("rebase_dossiers without procedure_id"))?;
+    let started = std::time::Instant::now();
+    let rebased = rebase::rebase_procedure(db, procedure_id, REBASE_BATCH, REBASE_BUDGET, |ids| {
+        if let Some(bus) = bus {
+            bus.publish(EventKind::DossiersRebased {
+                procedure_id,
+                dossier_ids: ids.to_vec(),
+            });
+        }
+    })
+    .await?;
+    if !rebased.done {
+        // The rest in a new job (this one ends now, its lease never runs out mid-way).
+        sqlx::query("insert into jobs (kind, payload) values ($1, $2)")
+            .bind(JOB_REBASE)
+            .bind(payload)
+            .execute(db)
+            .await?;
+    }
+    tracing::info!(
+        procedure = procedure_id,
+        moved = rebased.moved,
+        done = rebased.done,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "dossiers rebased"
+    );
+    Ok(())
 }
 
 async fn virus_scan(

@@ -139,7 +139,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Worker => {
             let config = Arc::new(config);
             let db = server::connect(&config).await?;
-            Worker::new(db, config)?.run().await;
+            let mut worker = Worker::new(db, config.clone())?;
+            if !config.redis.url.is_empty() {
+                // Alone, the worker reaches the servers' dossier actors through Redis only.
+                worker = worker.with_bus(demarches_actors::Bus::redis(config.redis.url.expose())?);
+            }
+            worker.run().await;
             Ok(())
         }
         Command::Bench {

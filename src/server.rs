@@ -155,6 +155,11 @@ fn spawn_bus_pump(state: &AppState) {
                 EventKind::ProcedureChanged { procedure_id } => {
                     state.registry.env().routing.invalidate(procedure_id);
                 }
+                EventKind::DossiersRebased { dossier_ids, .. } => {
+                    for dossier_id in dossier_ids {
+                        state.registry.forget(dossier_id).await;
+                    }
+                }
             }
         }
     });
@@ -204,13 +209,13 @@ pub fn bind(state: AppState) -> anyhow::Result<(Server, SocketAddr)> {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = connect(&config).await?;
+    let state = build_state(config.clone(), db.clone())?;
     let worker = if config.server.run_worker {
-        let worker = Worker::new(db.clone(), config.clone())?;
+        let worker = Worker::new(db, config.clone())?.with_bus(state.bus.clone());
         Some(actix_web::rt::spawn(worker.run()))
     } else {
         None
     };
-    let state = build_state(config.clone(), db)?;
     let (server, addr) = bind(state)?;
     tracing::info!(%addr, base_url = %config.server.base_url, "demarches is listening");
     let served = server.await;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use demarches_actors::Bus;
 use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 
@@ -27,6 +28,8 @@ pub struct Worker {
     local: LocalStorage,
     scanner: Box<dyn VirusScanner>,
     wake: Arc<Notify>,
+    /// Tells the nodes' dossier actors what the jobs changed (rebased dossiers).
+    bus: Option<Bus>,
 }
 
 impl Worker {
@@ -44,7 +47,14 @@ impl Worker {
             local,
             scanner,
             wake: Arc::new(Notify::new()),
+            bus: None,
         })
+    }
+
+    /// Publishes what the jobs change on `bus` (inside `serve`, the server's own bus).
+    pub fn with_bus(mut self, bus: Bus) -> Self {
+        self.bus = Some(bus);
+        self
     }
 
     /// Runs until the task is dropped.
@@ -62,7 +72,14 @@ impl Worker {
                     Err(err) => tracing::warn!(error = %err, "temporary uploads sweep failed"),
                 }
             }
-            let jobs = match crate::jobs::run_due(&self.db, &*self.storage, &*self.scanner).await {
+            let jobs = match crate::jobs::run_due(
+                &self.db,
+                &*self.storage,
+                &*self.scanner,
+                self.bus.as_ref(),
+            )
+            .await
+            {
                 Ok(pass) => pass.done + pass.failed,
                 Err(err) => {
                     tracing::warn!(error = %err, "jobs pass failed");

@@ -39,6 +39,12 @@ pub enum EventKind {
     },
     /// Routing or groupes of a démarche changed.
     ProcedureChanged { procedure_id: i64 },
+    /// These dossiers moved to the démarche's new published revision (`store::rebase`):
+    /// every node forgets their cached state, its own included.
+    DossiersRebased {
+        procedure_id: i64,
+        dossier_ids: Vec<i64>,
+    },
 }
 
 #[derive(Clone)]

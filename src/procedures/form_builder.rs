@@ -715,6 +715,8 @@ pub async fn update_champ(
     if parent.is_some() {
         check_child(&champ)?;
     }
+    super::revisions::check_type_change(conn, procedure_id, draft, stable_id, champ.type_champ)
+        .await?;
     if children && !champ.type_champ.is_repetition() {
         return Err(EditError::Invalid(vec![FieldError::new(
             "type_champ",

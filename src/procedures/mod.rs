@@ -13,6 +13,7 @@ pub mod form_builder;
 pub mod instructeurs;
 pub mod paths;
 pub mod publication;
+pub mod revisions;
 pub mod store;
 
 pub use closing::close;

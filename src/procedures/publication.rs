@@ -1,6 +1,7 @@
 //! Publishing a démarche (FEATURES §3.1 `publish`): what is missing first, then, in the
 //! caller's transaction, the draft revision becomes the published one and a fresh draft
-//! copies it.
+//! copies it; publishing again starts moving the brouillons and dossiers en construction
+//! to the new revision (`rebase_dossiers` job).
 
 use demarches_actors::domain::validate_path;
 use sqlx::PgConnection;
@@ -168,18 +169,7 @@ pub async fn publish(
     .bind(procedure_id)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query(
-        "insert into types_de_champ (revision_id, stable_id, parent_stable_id, position, private,
-           type_champ, libelle, description, mandatory, options, condition)
-         select $2, stable_id, parent_stable_id, position, private,
-                type_champ, libelle, description, mandatory, options, condition
-         from types_de_champ where revision_id = $1
-         order by id",
-    )
-    .bind(draft)
-    .bind(new_draft)
-    .execute(&mut *conn)
-    .await?;
+    super::revisions::copy_champs(conn, draft, new_draft).await?;
     sqlx::query(
         "update procedures set published_revision_id = $2, draft_revision_id = $3,
            state = 'publiee', path = $4, published_at = now(), closed_at = null,
@@ -192,6 +182,10 @@ pub async fn publish(
     .bind(&path)
     .execute(&mut *conn)
     .await?;
+    if procedure.state != ProcedureState::Brouillon {
+        // Brouillons and dossiers en construction move to the new form in the background.
+        super::revisions::enqueue_rebase(conn, procedure_id).await?;
+    }
     Ok(Published {
         published_revision_id: draft,
         draft_revision_id: new_draft,

@@ -76,6 +76,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(form_builder::set_combinator),
         )
         .route(
+            "/admin/procedures/{id}/modifications/reset",
+            web::post().to(form_builder::reset),
+        )
+        .route(
             "/admin/procedures/{id}/annotations",
             web::get().to(annotations::index),
         )

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod logic;
 pub mod password;
 pub mod repetition;
+pub mod revision_change;
 pub mod slug;
 pub mod transition;
 

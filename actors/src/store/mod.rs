@@ -5,4 +5,5 @@
 pub mod attachment;
 pub mod dossier;
 pub mod outbox;
+pub mod rebase;
 pub mod revision;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::domain::logic::{self, Condition};
+use crate::domain::revision_change::ChampVersion;
 use crate::domain::{ChampDef, ChampOptions, TypeChamp};
 
 #[derive(Debug, Clone)]
@@ -167,4 +168,61 @@ impl RevisionCache {
         }
         Ok(defs)
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    stable_id: i64,
+    parent_stable_id: Option<i64>,
+    private: bool,
+    position: i32,
+    type_champ: String,
+    libelle: String,
+    description: String,
+    mandatory: bool,
+    options: Value,
+    condition: Option<Value>,
+}
+
+/// Every champ of a revision (public, children, annotations privées) as compared by
+/// [`crate::domain::revision_change::compare`], in form order.
+pub async fn versions<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    revision_id: i64,
+) -> Result<Vec<ChampVersion>, sqlx::Error> {
+    let rows: Vec<VersionRow> = sqlx::query_as(
+        "select stable_id, parent_stable_id, private, position, type_champ, libelle,
+                description, mandatory, options, condition
+         from types_de_champ where revision_id = $1
+         order by private, parent_stable_id is not null, position, id",
+    )
+    .bind(revision_id)
+    .fetch_all(executor)
+    .await?;
+    let all: Vec<ChampVersion> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(ChampVersion {
+                stable_id: r.stable_id,
+                parent: r.parent_stable_id,
+                private: r.private,
+                position: r.position,
+                type_champ: r.type_champ.parse::<TypeChamp>().ok()?,
+                libelle: r.libelle,
+                description: r.description,
+                mandatory: r.mandatory,
+                options: serde_json::from_value(r.options).unwrap_or_default(),
+                condition: r.condition,
+            })
+        })
+        .collect();
+    // Each block's children right after it.
+    let (top, children): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.parent.is_none());
+    let mut ordered = Vec::with_capacity(top.len() + children.len());
+    for champ in top {
+        let id = champ.stable_id;
+        ordered.push(champ);
+        ordered.extend(children.iter().filter(|c| c.parent == Some(id)).cloned());
+    }
+    Ok(ordered)
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::{NoFields, PageQuery, Pager, app_error, form_errors, procedure_for};
 use crate::procedures::conditions::{self, Combinator, LogicView, RuleInput};
 use crate::procedures::form_builder::{self, ChampInput, DraftChamp};
+use crate::procedures::revisions;
 use crate::procedures::{Direction, EditError, Procedure};
 use crate::state::AppState;
 use crate::web::csrf::CsrfForm;
@@ -32,6 +33,8 @@ struct ChampsPage {
     pager: Pager,
     form: ChampInput,
     errors: FormErrors,
+    /// What the draft changes against the published form (French lines).
+    modifications: Vec<String>,
 }
 
 impl ChampsPage {
@@ -143,7 +146,13 @@ async fn champs_page(
     } else {
         form_builder::list_children(&mut conn, procedure.id, &blocks).await?
     };
+    let modifications = revisions::draft_changes(&mut conn, procedure.id)
+        .await?
+        .iter()
+        .flat_map(|c| c.summary())
+        .collect();
     Ok(ChampsPage {
+        modifications,
         page,
         procedure,
         champs,
@@ -523,4 +532,30 @@ pub(super) async fn set_combinator(
         FlashKind::Success,
         joined,
     ))
+}
+
+/// « Annuler les modifications »: the draft form becomes the published one again.
+pub(super) async fn reset(
+    AdministrateurUser(user): AdministrateurUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<HttpResponse> {
+    let procedure = procedure_for(&state, &user, path.into_inner()).await?;
+    let location = format!("/admin/procedures/{}/champs", procedure.id);
+    let mut tx = state.db.begin().await?;
+    match revisions::reset_draft(&mut tx, procedure.id).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(redirect_with(
+                &location,
+                FlashKind::Success,
+                "Les modifications ont été annulées : le formulaire est de nouveau celui qui est publié.",
+            ))
+        }
+        Err(EditError::Refused(message)) => {
+            Ok(redirect_with(&location, FlashKind::Error, &message))
+        }
+        Err(err) => Err(app_error(err)),
+    }
 }

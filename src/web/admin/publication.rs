@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{NoFields, app_error, date_fr, procedure_for};
 use crate::procedures::publication::{MissingStep, PublishError, missing_steps};
+use crate::procedures::revisions::{self, Impact};
 use crate::procedures::{EditError, Procedure};
 use crate::state::AppState;
 use crate::web::csrf::CsrfForm;
@@ -15,6 +16,7 @@ use crate::web::error::{AppError, AppResult};
 use crate::web::form::FormErrors;
 use crate::web::page::{FlashKind, Page, redirect_with, render, render_status};
 use crate::web::session::AdministrateurUser;
+use demarches_actors::store::rebase;
 
 #[derive(Template)]
 #[template(path = "admin/publication.html")]
@@ -28,6 +30,12 @@ struct PublicationPage {
     commencer_url: String,
     test_url: String,
     public_url: String,
+    /// What the draft changes against the published form (French lines).
+    modifications: Vec<String>,
+    /// What publishing them does to the dossiers (a published démarche with changes).
+    impact: Option<Impact>,
+    /// Dossiers still moving to the published revision (rebase job under way).
+    pending: i64,
 }
 
 impl PublicationPage {
@@ -36,6 +44,16 @@ impl PublicationPage {
             "Lettres minuscules sans accent, chiffres et tirets, de 3 à 50 caractères. Le lien complet commence par {}",
             self.commencer_url
         )
+    }
+    fn pending_line(&self) -> String {
+        if self.pending > 1 {
+            format!(
+                "{} dossiers restent à passer sur le formulaire publié.",
+                self.pending
+            )
+        } else {
+            "1 dossier reste à passer sur le formulaire publié.".to_owned()
+        }
     }
     fn published_on(&self) -> String {
         self.procedure
@@ -55,7 +73,21 @@ async fn publication_page(
 ) -> AppResult<PublicationPage> {
     let mut conn = state.db.acquire().await?;
     let missing = missing_steps(&mut conn, procedure.id).await?;
+    let changes = revisions::draft_changes(&mut conn, procedure.id).await?;
+    let impact = if changes.is_empty() {
+        None
+    } else {
+        Some(revisions::impact(&mut conn, procedure.id, &changes).await?)
+    };
+    let pending = if procedure.published_revision_id.is_some() {
+        rebase::pending(&state.db, procedure.id).await?
+    } else {
+        0
+    };
     Ok(PublicationPage {
+        modifications: changes.iter().flat_map(|c| c.summary()).collect(),
+        impact,
+        pending,
         commencer_url: state.config.url("/commencer/"),
         test_url: state
             .config
