@@ -30,3 +30,29 @@ async fn bench_deposits_every_dossier_in_a_scratch_database() {
     .unwrap();
     assert_eq!(before, after, "the scratch database is dropped");
 }
+
+#[tokio::test]
+async fn bench_form_saves_and_renders_a_long_form_through_the_handlers() {
+    let app = common::TestApp::spawn().await;
+    let config = (*app.config).clone();
+    let bench = demarches::bench::form::FormBench {
+        champs: 40,
+        rows: 5,
+        children: 4,
+        iterations: 3,
+    };
+    let report = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(demarches::bench::form::run(&config, bench))
+    })
+    .join()
+    .unwrap()
+    .unwrap();
+    assert_eq!(report.values, 40 + 5 * 4);
+    assert_eq!(report.save.0.len(), 3);
+    assert_eq!(report.usager_page.0.len(), 3);
+    assert_eq!(report.instructeur_page.0.len(), 3);
+    // Every champ's libellé is on both pages.
+    assert!(report.usager_page_bytes > 40 * 100, "{report}");
+    assert!(report.instructeur_page_bytes > 40 * 50, "{report}");
+    assert!(report.to_string().contains("p95"));
+}
