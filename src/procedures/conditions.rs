@@ -54,12 +54,14 @@ pub struct FormChamp {
 }
 
 /// What the conditions of some champs may read, in form order: the top-level form, or
-/// for the children of a bloc répétable, the top-level champs placed before their block
-/// followed by the children (a child reads its earlier siblings, evaluated in its row).
+/// for the children of a bloc répétable, the top-level champs placed before their block,
+/// the children, then the top-level champs after it (a child reads the champs before it:
+/// its earlier siblings, evaluated in its row, and the champs before its block).
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     pub champs: Vec<FormChamp>,
-    /// The champs from this index on are the ones this scope is for (0 for the top level).
+    /// The champs from this index on are the ones this scope is for (0 for the top level;
+    /// top-level champs are found in the top-level scope first).
     pub own_from: usize,
 }
 
@@ -103,6 +105,8 @@ pub async fn draft_scopes(
         if block.type_champ != Some(TypeChamp::Repetition) {
             continue;
         }
+        // The champs after the block come last: a rule reading one of them is refused as
+        // « placed after », like any later champ.
         let mut champs: Vec<FormChamp> = top[..position].to_vec();
         champs.extend(
             children
@@ -110,6 +114,7 @@ pub async fn draft_scopes(
                 .filter(|(b, _)| *b == block.info.stable_id)
                 .map(|(_, c)| c.clone()),
         );
+        champs.extend(top[position + 1..].iter().cloned());
         scopes.push(Scope {
             champs,
             own_from: position,
