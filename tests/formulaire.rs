@@ -390,9 +390,9 @@ async fn chromium_saves_the_brouillon_while_the_usager_types() {
     chrome.fill(&format!("#champ_{nombre}"), "12").await;
     chrome
         .wait()
-        .for_element(fantoccini::Locator::XPath(&format!(
-            "//p[@id='autosave-status' and not(contains(., 'sauf'))]"
-        )))
+        .for_element(fantoccini::Locator::XPath(
+            "//p[@id='autosave-status' and not(contains(., 'sauf'))]",
+        ))
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -65,13 +65,16 @@ pub struct Scope {
     pub own_from: usize,
 }
 
+/// A public champ of a draft revision: stable id, block, type, libellé, options, condition.
+type DraftRow = (i64, Option<i64>, String, String, Value, Option<Value>);
+
 /// The public champs of a draft revision, in order: the top-level scope first, then one
 /// scope per bloc répétable.
 pub async fn draft_scopes(
     conn: &mut PgConnection,
     revision_id: i64,
 ) -> Result<Vec<Scope>, sqlx::Error> {
-    let rows: Vec<(i64, Option<i64>, String, String, Value, Option<Value>)> = sqlx::query_as(
+    let rows: Vec<DraftRow> = sqlx::query_as(
         "select stable_id, parent_stable_id, type_champ, libelle, options, condition
          from types_de_champ
          where revision_id = $1 and private = false

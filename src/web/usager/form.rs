@@ -84,13 +84,12 @@ impl RawForm {
                 .or_else(|| rest.strip_suffix("_other"))
                 .unwrap_or(rest);
             if let Ok(id) = base.parse::<i64>() {
-                if !champs.contains_key(&id) {
-                    champs.insert(id, raw_value(&by_name, &format!("champ_{base}")));
-                }
-            } else if let Some(key) = repetition::parse_field(base)
-                && !rows.contains_key(&key)
-            {
-                rows.insert(key, raw_value(&by_name, &format!("champ_{base}")));
+                champs
+                    .entry(id)
+                    .or_insert_with(|| raw_value(&by_name, &format!("champ_{base}")));
+            } else if let Some(key) = repetition::parse_field(base) {
+                rows.entry(key)
+                    .or_insert_with(|| raw_value(&by_name, &format!("champ_{base}")));
             }
         }
         SaveForm {
