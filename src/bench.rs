@@ -1,6 +1,10 @@
 //! `demarches bench`: deposits per second through the real path (dossier actor → pure
 //! decision → one PostgreSQL transaction with event, traitement and outbox rows), in a
 //! scratch database created next to the configured one and dropped afterwards.
+//! `demarches bench form` (module `form`): the server time of saving and rendering a long
+//! form.
+
+pub mod form;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,11 +34,16 @@ impl Report {
     }
 
     pub fn percentile(&self, p: f64) -> f64 {
-        let mut sorted = self.latencies_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-        sorted.get(index).copied().unwrap_or(0.0)
+        percentile(&self.latencies_ms, p)
     }
+}
+
+/// The `p` quantile (0 to 1) of `samples`, nearest rank; 0 without samples.
+pub fn percentile(samples: &[f64], p: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or(0.0)
 }
 
 impl std::fmt::Display for Report {
@@ -116,12 +125,34 @@ pub async fn run(
     concurrency: usize,
     warm: bool,
 ) -> anyhow::Result<Report> {
+    in_scratch_database(config, (concurrency as u32 + 4).max(8), |config| {
+        run_in(config, dossiers, concurrency, warm)
+    })
+    .await
+}
+
+/// Runs `bench` with a configuration pointing at a new database (created next to the
+/// configured one, dropped afterwards, whatever the outcome).
+pub(crate) async fn in_scratch_database<T, F, Fut>(
+    config: &Config,
+    max_connections: u32,
+    bench: F,
+) -> anyhow::Result<T>
+where
+    F: FnOnce(Arc<Config>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let admin = server::connect(config).await?;
     let name = format!("demarches_bench_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
         .execute(&admin)
         .await?;
-    let result = run_in(config, &name, dossiers, concurrency, warm).await;
+    let mut scratch = config.clone();
+    let url = scratch.database.url.expose().to_owned();
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    scratch.database.url = Secret::new(format!("{base}/{name}"));
+    scratch.database.max_connections = max_connections;
+    let result = bench(Arc::new(scratch)).await;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "drop database if exists {name} with (force)"
     )))
@@ -131,18 +162,11 @@ pub async fn run(
 }
 
 async fn run_in(
-    config: &Config,
-    database: &str,
+    config: Arc<Config>,
     dossiers: usize,
     concurrency: usize,
     warm: bool,
 ) -> anyhow::Result<Report> {
-    let mut config = config.clone();
-    let url = config.database.url.expose().to_owned();
-    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-    config.database.url = Secret::new(format!("{base}/{database}"));
-    config.database.max_connections = (concurrency as u32 + 4).max(8);
-    let config = Arc::new(config);
     let db = server::connect(&config).await?;
     server::migrate(&db).await?;
     let seeded = demo::seed(&db, &config).await?;

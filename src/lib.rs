@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod mail;
 pub mod procedures;
 pub mod queries;
+pub mod rich_text;
 pub mod security;
 pub mod server;
 pub mod state;

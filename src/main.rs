@@ -30,8 +30,11 @@ enum Command {
     Migrate,
     /// Run only the background worker (outbox and jobs).
     Worker,
-    /// Measure deposits per second through the dossier actors (scratch database).
+    /// Measure deposits per second through the dossier actors (scratch database);
+    /// `bench form`: the server time of saving and rendering a long form.
     Bench {
+        #[command(subcommand)]
+        what: Option<BenchCommand>,
         #[arg(long, default_value_t = 2000)]
         dossiers: usize,
         #[arg(long, default_value_t = 16)]
@@ -51,6 +54,26 @@ enum Command {
     Plugins {
         #[command(subcommand)]
         command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Save (autosave) and render a long brouillon through the real handlers, in process:
+    /// p50/p95/p99 server times (scratch database).
+    Form {
+        /// Top-level champs of the form.
+        #[arg(long, default_value_t = 1000)]
+        champs: usize,
+        /// Rows of a bloc répétable placed after them (0: none).
+        #[arg(long, default_value_t = 0)]
+        rows: usize,
+        /// Children of that bloc répétable.
+        #[arg(long, default_value_t = 10)]
+        children: usize,
+        /// Measures of each operation.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
     },
 }
 
@@ -148,6 +171,27 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench {
+            what:
+                Some(BenchCommand::Form {
+                    champs,
+                    rows,
+                    children,
+                    iterations,
+                }),
+            ..
+        } => {
+            let bench = demarches::bench::form::FormBench {
+                champs,
+                rows,
+                children,
+                iterations,
+            };
+            let report = demarches::bench::form::run(&config, bench).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Bench {
+            what: None,
             dossiers,
             concurrency,
             warm,

@@ -4,6 +4,8 @@
 //!
 //! A condition may only read champs placed before its champ: adding such a rule, and any
 //! move, deletion or change of type that would break an existing condition, is refused.
+//! A child of a bloc répétable reads the top-level champs placed before its block and its
+//! earlier siblings (evaluated in its own row).
 
 use demarches_actors::domain::champ::{ChampOptions, TypeChamp};
 use demarches_actors::domain::logic::{self, ChampInfo, Condition, Kind, Op, Operand};
@@ -51,36 +53,96 @@ pub struct FormChamp {
     pub condition: Option<Condition>,
 }
 
-/// The public champs of a draft revision, in order.
-pub async fn draft_form(
+/// What the conditions of some champs may read, in form order: the top-level form, or
+/// for the children of a bloc répétable, the top-level champs placed before their block,
+/// the children, then the top-level champs after it (a child reads the champs before it:
+/// its earlier siblings, evaluated in its row, and the champs before its block).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub champs: Vec<FormChamp>,
+    /// The champs from this index on are the ones this scope is for (0 for the top level;
+    /// top-level champs are found in the top-level scope first).
+    pub own_from: usize,
+}
+
+/// A public champ of a draft revision: stable id, block, type, libellé, options, condition.
+type DraftRow = (i64, Option<i64>, String, String, Value, Option<Value>);
+
+/// The public champs of a draft revision, in order: the top-level scope first, then one
+/// scope per bloc répétable.
+pub async fn draft_scopes(
     conn: &mut PgConnection,
     revision_id: i64,
-) -> Result<Vec<FormChamp>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, Value, Option<Value>)> = sqlx::query_as(
-        "select stable_id, type_champ, libelle, options, condition from types_de_champ
-         where revision_id = $1 and private = false and parent_stable_id is null
-         order by position, id",
+) -> Result<Vec<Scope>, sqlx::Error> {
+    let rows: Vec<DraftRow> = sqlx::query_as(
+        "select stable_id, parent_stable_id, type_champ, libelle, options, condition
+         from types_de_champ
+         where revision_id = $1 and private = false
+         order by parent_stable_id nulls first, position, id",
     )
     .bind(revision_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(stable_id, type_champ, libelle, options, condition)| {
-            let type_champ = type_champ.parse::<TypeChamp>().ok();
-            let options: ChampOptions = serde_json::from_value(options).unwrap_or_default();
-            FormChamp {
-                info: ChampInfo {
-                    stable_id,
-                    libelle,
-                    kind: type_champ.map_or(Kind::Other, logic::kind_of),
-                    options: options.drop_down_options,
-                },
-                type_champ,
-                condition: condition.and_then(|c| serde_json::from_value(c).ok()),
-            }
-        })
-        .collect())
+    let mut top = Vec::new();
+    let mut children: Vec<(i64, FormChamp)> = Vec::new();
+    for (stable_id, parent, type_champ, libelle, options, condition) in rows {
+        let type_champ = type_champ.parse::<TypeChamp>().ok();
+        let options: ChampOptions = serde_json::from_value(options).unwrap_or_default();
+        let champ = FormChamp {
+            info: ChampInfo {
+                stable_id,
+                libelle,
+                kind: type_champ.map_or(Kind::Other, logic::kind_of),
+                options: options.drop_down_options,
+            },
+            type_champ,
+            condition: condition.and_then(|c| serde_json::from_value(c).ok()),
+        };
+        match parent {
+            None => top.push(champ),
+            Some(block) => children.push((block, champ)),
+        }
+    }
+    let mut scopes = Vec::new();
+    for (position, block) in top.iter().enumerate() {
+        if block.type_champ != Some(TypeChamp::Repetition) {
+            continue;
+        }
+        // The champs after the block come last: a rule reading one of them is refused as
+        // « placed after », like any later champ.
+        let mut champs: Vec<FormChamp> = top[..position].to_vec();
+        champs.extend(
+            children
+                .iter()
+                .filter(|(b, _)| *b == block.info.stable_id)
+                .map(|(_, c)| c.clone()),
+        );
+        champs.extend(top[position + 1..].iter().cloned());
+        scopes.push(Scope {
+            champs,
+            own_from: position,
+        });
+    }
+    scopes.insert(
+        0,
+        Scope {
+            champs: top,
+            own_from: 0,
+        },
+    );
+    Ok(scopes)
+}
+
+/// The scope whose own champs hold `stable_id`, and its position there.
+fn scope_of(scopes: Vec<Scope>, stable_id: i64) -> Option<(Vec<FormChamp>, usize)> {
+    scopes.into_iter().find_map(|scope| {
+        let position = scope
+            .champs
+            .iter()
+            .skip(scope.own_from)
+            .position(|c| c.info.stable_id == stable_id)?;
+        Some((scope.champs, scope.own_from + position))
+    })
 }
 
 /// Checks every condition of the form; the message names the champ whose condition breaks.
@@ -124,8 +186,10 @@ pub fn check_form(form: &[FormChamp]) -> Result<(), String> {
 
 /// Checks the draft form of a démarche after a change in the same transaction.
 pub async fn check_draft(conn: &mut PgConnection, revision_id: i64) -> Result<(), EditError> {
-    let form = draft_form(conn, revision_id).await?;
-    check_form(&form).map_err(EditError::Refused)
+    for scope in draft_scopes(conn, revision_id).await? {
+        check_form(&scope.champs).map_err(EditError::Refused)?;
+    }
+    Ok(())
 }
 
 /// The value typed in the editor, read for the type of the champ.
@@ -179,11 +243,8 @@ async fn load(
     stable_id: i64,
 ) -> Result<(i64, Vec<FormChamp>, usize), EditError> {
     let draft = lock_procedure(conn, procedure_id).await?.draft_revision_id;
-    let form = draft_form(conn, draft).await?;
-    let position = form
-        .iter()
-        .position(|c| c.info.stable_id == stable_id)
-        .ok_or(EditError::NotFound)?;
+    let scopes = draft_scopes(conn, draft).await?;
+    let (form, position) = scope_of(scopes, stable_id).ok_or(EditError::NotFound)?;
     Ok((draft, form, position))
 }
 
@@ -368,12 +429,11 @@ pub async fn view_for(
     revision_id: i64,
     stable_id: i64,
 ) -> Result<LogicView, sqlx::Error> {
-    let form = draft_form(conn, revision_id).await?;
-    let position = form
-        .iter()
-        .position(|c| c.info.stable_id == stable_id)
-        .unwrap_or(form.len());
-    Ok(view(&form, position))
+    let scopes = draft_scopes(conn, revision_id).await?;
+    Ok(match scope_of(scopes, stable_id) {
+        Some((form, position)) => view(&form, position),
+        None => view(&[], 0),
+    })
 }
 
 #[cfg(test)]

@@ -219,7 +219,7 @@ impl ChampInput {
         let champ = type_champ.map(|type_champ| NewChamp {
             type_champ,
             libelle: self.libelle.trim().to_owned(),
-            description: self.description.replace("\r\n", "\n").trim().to_owned(),
+            description: crate::rich_text::sanitize(&self.description),
             mandatory: self.is_mandatory(),
             options,
         });

@@ -7,6 +7,7 @@ mod connecteurs;
 mod dashboard;
 mod form_builder;
 mod instructeurs;
+mod preview;
 mod publication;
 
 use actix_web::web;
@@ -42,6 +43,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/procedures/{id}/champs",
             web::post().to(form_builder::add),
+        )
+        .route(
+            "/admin/procedures/{id}/apercu",
+            web::get().to(preview::show),
         )
         .route(
             "/admin/procedures/{id}/champs/{stable_id}",

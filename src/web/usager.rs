@@ -48,6 +48,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/dossiers/{id}", web::get().to(show))
         .route("/dossiers/{id}/brouillon", web::get().to(brouillon))
         .route("/dossiers/{id}/brouillon", web::post().to(save_brouillon))
+        .route(
+            "/dossiers/{id}/brouillon/autosave",
+            web::post().to(autosave),
+        )
         .route("/dossiers/{id}/modifier", web::get().to(modifier))
         .route("/dossiers/{id}/modifier", web::post().to(save_modifier));
 }
@@ -290,6 +294,8 @@ struct DossierForm {
     alert: Option<String>,
     /// Shown above the errors of a brouillon saved except for some fields.
     partially_saved: bool,
+    /// Always false: the administrateur's preview shares the fields (`usager/_fields.html`).
+    preview: bool,
     /// Limits of the pièces justificatives.
     max_file_size: String,
     max_files: usize,
@@ -355,6 +361,7 @@ fn form_page(
         errors: FormErrors::new(),
         alert: None,
         partially_saved: false,
+        preview: false,
         max_file_size: crate::web::pieces::human_size(storage.max_file_bytes),
         max_files: storage.max_files_per_champ,
         carte: config.carte.clone(),
@@ -514,6 +521,73 @@ async fn save(
     view.alert = alert;
     view.partially_saved = partially_saved;
     render_status(&view, status)
+}
+
+/// What an autosave answers (JSON): the messages of the fields that could not be saved
+/// (the others are), or the reason nothing was saved.
+#[derive(Debug, serde::Serialize)]
+struct AutosaveAnswer {
+    saved: bool,
+    errors: Vec<AutosaveError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct AutosaveError {
+    field: String,
+    message: String,
+}
+
+/// `POST /dossiers/{id}/brouillon/autosave`: the brouillon form sent in the background by
+/// `app.js` while the usager types. Same path as « Enregistrer le brouillon » (the dossier
+/// actor, the same validation); answers JSON instead of a page.
+async fn autosave(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: CsrfForm<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let dossier = owned(&state, *id, &user.0).await?;
+    let raw = RawForm::new(body.0);
+    let act = Act {
+        author: author(&user.0),
+        expected_version: None,
+        command: Command::Save(raw.autosave_form(dossier.for_individual)),
+    };
+    let answer =
+        |status: StatusCode, saved: bool, errors: Vec<FieldError>, error: Option<String>| {
+            HttpResponse::build(status).json(AutosaveAnswer {
+                saved,
+                errors: errors
+                    .into_iter()
+                    .map(|e| AutosaveError {
+                        field: e.field,
+                        message: e.message,
+                    })
+                    .collect(),
+                error,
+            })
+        };
+    Ok(match state.registry.send(dossier.id, act).await {
+        Ok(outcome) => answer(StatusCode::OK, true, outcome.warnings, None),
+        Err(ActError::Invalid { errors, .. }) => {
+            answer(StatusCode::UNPROCESSABLE_ENTITY, false, errors, None)
+        }
+        Err(ActError::NotFound | ActError::Forbidden) => return Err(AppError::NotFound),
+        Err(err @ ActError::Internal(_)) => answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            false,
+            Vec::new(),
+            Some(err.to_string()),
+        ),
+        Err(err) => answer(
+            StatusCode::CONFLICT,
+            false,
+            Vec::new(),
+            Some(err.to_string()),
+        ),
+    })
 }
 
 /// The errors sorted as their fields appear on the form (identity first, then champs).

@@ -1,6 +1,8 @@
 //! Pure decision: given the dossier in memory and a command, what to write.
 //! No I/O here; the actor loads state, calls [`decide`], then commits the [`Decision`].
 
+use std::collections::HashSet;
+
 use serde_json::{Value, json};
 
 use super::messages::{Act, ActError, Command, FieldError, SaveForm, Snapshot};
@@ -253,7 +255,9 @@ fn decide_save(
     // A row added or removed en construction is saved like a brouillon (its new row is
     // empty); "Déposer les modifications" checks everything.
     let strict = form.submit || (state.state == Etat::EnConstruction && form.row_action.is_none());
-    if !matches!(state.state, Etat::Brouillon | Etat::EnConstruction) {
+    if !matches!(state.state, Etat::Brouillon | Etat::EnConstruction)
+        || (form.brouillon_only && state.state != Etat::Brouillon)
+    {
         return Err(ActError::ReadOnly(state.state));
     }
     if deposing && !ctx.accepts_deposits {
@@ -308,7 +312,7 @@ fn decide_save(
         }
     }
 
-    let rows = save_rows(
+    let mut rows = save_rows(
         state,
         form,
         &mut next,
@@ -321,13 +325,22 @@ fn decide_save(
     // Only visible champs are validated and mandatory (FEATURES §4.5); a hidden champ reads
     // as empty in the conditions after it.
     let hidden = state.defs.hidden_public(&next.values);
+    // The children of a row hidden by their condition (read in that row), or in a hidden
+    // block, likewise.
+    let hidden_rows = state.defs.hidden_rows(&next.values, &next.rows, &hidden);
     if strict {
-        errors.retain(|e| {
-            !state
-                .defs
-                .public()
-                .any(|d| hidden.contains(&d.stable_id) && e.field == d.field())
-        });
+        let hidden_fields: HashSet<String> = state
+            .defs
+            .public()
+            .filter(|d| hidden.contains(&d.stable_id))
+            .map(|d| d.field())
+            .chain(
+                hidden_rows
+                    .iter()
+                    .map(|(child, row)| crate::domain::repetition::field(*child, *row)),
+            )
+            .collect();
+        errors.retain(|e| !hidden_fields.contains(&e.field));
     }
 
     if strict {
@@ -351,7 +364,7 @@ fn decide_save(
                 });
             }
             if def.type_champ.is_repetition() {
-                mandatory_rows(state, def.stable_id, &next, &mut errors);
+                mandatory_rows(state, def.stable_id, &next, &hidden_rows, &mut errors);
             }
         }
     }
@@ -406,6 +419,15 @@ fn decide_save(
         }
         delete.sort_unstable();
         delete.dedup();
+        for key in &hidden_rows {
+            rows.upsert.retain(|(child, row, _)| (*child, *row) != *key);
+            if next.rows.remove(key).is_some()
+                && state.rows.contains_key(key)
+                && !rows.delete.contains(key)
+            {
+                rows.delete.push(*key);
+            }
+        }
     }
 
     if deposing {
@@ -559,11 +581,12 @@ fn save_rows(
     changes
 }
 
-/// On deposit: the mandatory children of a block, in every row.
+/// On deposit: the mandatory children of a block, in every row (but those `hidden`).
 fn mandatory_rows(
     state: &DossierState,
     block: i64,
     next: &DossierState,
+    hidden: &HashSet<(i64, Uuid)>,
     errors: &mut Vec<FieldError>,
 ) {
     use crate::domain::repetition;
@@ -575,7 +598,8 @@ fn mandatory_rows(
             .filter(|d| d.type_champ.is_typed())
         {
             let field = repetition::field(child.stable_id, *row);
-            if errors.iter().any(|e| e.field == field) {
+            if hidden.contains(&(child.stable_id, *row)) || errors.iter().any(|e| e.field == field)
+            {
                 continue;
             }
             if let Err(message) =
@@ -1035,6 +1059,21 @@ mod tests {
     }
 
     #[test]
+    fn an_autosave_applies_only_to_a_brouillon() {
+        let mut act = save(&[(100, "Brouillon")], false);
+        if let Command::Save(form) = &mut act.command {
+            form.brouillon_only = true;
+        }
+        let (write, _, _, _) = commit(decide(&dossier(Etat::Brouillon), &act, CTX).unwrap());
+        assert_eq!(write.kind, "modifier_brouillon");
+        // Deposited meanwhile: the background save changes nothing.
+        assert!(matches!(
+            decide(&dossier(Etat::EnConstruction), &act, CTX),
+            Err(ActError::ReadOnly(Etat::EnConstruction))
+        ));
+    }
+
+    #[test]
     fn en_construction_edit_is_all_or_nothing() {
         let state = dossier(Etat::EnConstruction);
         let invalid = decide(
@@ -1067,6 +1106,93 @@ mod tests {
         });
         d.values = values.iter().cloned().collect();
         d
+    }
+
+    /// A block « Salariés » (200) whose « Contrat » (202, mandatory) shows only in the rows
+    /// where « Salarié » (201) is checked; rows `a` and `b`.
+    fn conditional_rows(a: Uuid, b: Uuid) -> DossierState {
+        let mut d = dossier(Etat::Brouillon);
+        let mut salarie = champ(201, TypeChamp::Checkbox, "Salarié", false);
+        salarie.parent = Some(200);
+        let mut contrat = champ(202, TypeChamp::Text, "Contrat", true);
+        contrat.parent = Some(200);
+        contrat.condition = Some(Condition::rule(Op::Eq, 201, json!(true)));
+        d.defs = Arc::new(RevisionDefs {
+            revision_id: 3,
+            published: true,
+            champs: vec![
+                champ(100, TypeChamp::Text, "Nom du projet", true),
+                champ(200, TypeChamp::Repetition, "Salariés", false),
+                salarie,
+                contrat,
+            ],
+        });
+        d.values
+            .insert(200, crate::domain::repetition::rows_value(&[a, b]));
+        // A value typed in row b while « Salarié » was checked there.
+        d.rows.insert((202, b), json!("CDI"));
+        d
+    }
+
+    fn save_in_rows(rows: &[((i64, Uuid), &str)], submit: bool) -> Act {
+        let mut act = save(&[(100, "Jardin partagé")], submit);
+        if let Command::Save(form) = &mut act.command {
+            form.rows = rows.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        }
+        act
+    }
+
+    #[test]
+    fn conditions_of_children_are_evaluated_per_row() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let state = conditional_rows(a, b);
+        // Row a: « Salarié » checked, « Contrat » shown and mandatory.
+        let act = save_in_rows(
+            &[
+                ((201, a), "on"),
+                ((202, a), ""),
+                ((201, b), ""),
+                ((202, b), "CDI"),
+            ],
+            true,
+        );
+        let (_, _, _, invalid) = commit(decide(&state, &act, CTX).unwrap());
+        let invalid = invalid.unwrap();
+        assert_eq!(invalid.len(), 1, "{invalid:?}");
+        assert_eq!(invalid[0].field, crate::domain::repetition::field(202, a));
+        assert!(invalid[0].message.starts_with("Élément n° 1 – "));
+        // Filled: deposited; row b's hidden « Contrat » is neither required nor kept.
+        let act = save_in_rows(
+            &[
+                ((201, a), "on"),
+                ((202, a), "CDD"),
+                ((201, b), ""),
+                ((202, b), "CDI"),
+            ],
+            true,
+        );
+        let (write, next, _, invalid) = commit(decide(&state, &act, CTX).unwrap());
+        assert!(invalid.is_none());
+        assert_eq!(write.kind, "passer_en_construction");
+        assert!(
+            write
+                .row_champs_upsert
+                .iter()
+                .any(|(c, r, v)| (*c, *r) == (202, a) && *v == json!("CDD"))
+        );
+        assert!(
+            !write
+                .row_champs_upsert
+                .iter()
+                .any(|(c, r, _)| (*c, *r) == (202, b))
+        );
+        assert_eq!(write.row_champs_delete, vec![(202, b)]);
+        assert!(!next.rows.contains_key(&(202, b)));
+        // A brouillon keeps what was typed in a hidden child.
+        let act = save_in_rows(&[((201, b), ""), ((202, b), "CDD")], false);
+        let (write, next, _, _) = commit(decide(&state, &act, CTX).unwrap());
+        assert_eq!(next.rows.get(&(202, b)), Some(&json!("CDD")));
+        assert!(write.row_champs_delete.is_empty());
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub struct SaveForm {
     /// Every public champ was on the form: a missing one (an unchecked box) is blank.
     pub full_form: bool,
     pub submit: bool,
+    /// A background save while typing (autosave): applies only to a brouillon, so one that
+    /// arrives after the deposit never modifies the dossier en construction.
+    pub brouillon_only: bool,
 }
 
 #[derive(Debug, Clone, Default)]

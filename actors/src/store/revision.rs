@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::domain::logic::{self, Condition};
 use crate::domain::revision_change::ChampVersion;
@@ -86,6 +87,66 @@ impl RevisionDefs {
             .filter(|(_, visible)| !visible)
             .map(|(id, _)| id)
             .collect()
+    }
+
+    /// Visibility of the children of `block` in its row `row`, in order: a child's
+    /// condition reads its earlier siblings in the same row and the top-level champs
+    /// (those in `hidden` read as empty, as do hidden siblings).
+    pub fn row_visibility(
+        &self,
+        block: i64,
+        row: Uuid,
+        values: &HashMap<i64, Value>,
+        rows: &HashMap<(i64, Uuid), Value>,
+        hidden: &HashSet<i64>,
+    ) -> Vec<(i64, bool)> {
+        let children: Vec<&ChampDefRow> = self.children(block).collect();
+        logic::visible_champs(
+            children.iter().map(|c| (c.stable_id, c.condition.as_ref())),
+            |id| {
+                if children.iter().any(|c| c.stable_id == id) {
+                    rows.get(&(id, row))
+                } else if hidden.contains(&id) {
+                    None
+                } else {
+                    values.get(&id)
+                }
+            },
+        )
+    }
+
+    /// The children hidden in each row of each block, as `(child, row)`: by their own
+    /// condition, or because their block is hidden (`hidden`, from `hidden_public`).
+    pub fn hidden_rows(
+        &self,
+        values: &HashMap<i64, Value>,
+        rows: &HashMap<(i64, Uuid), Value>,
+        hidden: &HashSet<i64>,
+    ) -> HashSet<(i64, Uuid)> {
+        let mut out = HashSet::new();
+        for block in self.public().filter(|d| d.type_champ.is_repetition()) {
+            let block_hidden = hidden.contains(&block.stable_id);
+            let conditional = self
+                .children(block.stable_id)
+                .any(|c| c.condition.is_some());
+            if !block_hidden && !conditional {
+                continue;
+            }
+            let row_ids = crate::domain::repetition::row_ids(values.get(&block.stable_id));
+            for row in row_ids {
+                if block_hidden {
+                    out.extend(self.children(block.stable_id).map(|c| (c.stable_id, row)));
+                    continue;
+                }
+                out.extend(
+                    self.row_visibility(block.stable_id, row, values, rows, hidden)
+                        .into_iter()
+                        .filter(|(_, visible)| !visible)
+                        .map(|(id, _)| (id, row)),
+                );
+            }
+        }
+        out
     }
 }
 

@@ -38,6 +38,11 @@ pub struct AnnotationView {
 }
 
 impl AnnotationView {
+    /// The description as safe HTML (`rich_text`).
+    pub fn description_html(&self) -> String {
+        crate::rich_text::to_html(&self.description)
+    }
+
     pub fn is_selected(&self, option: &str) -> bool {
         self.value.trim() == option.trim()
     }

@@ -80,50 +80,87 @@
       if (raw) { try { condition = JSON.parse(raw); } catch (e) { condition = null; } }
       return { stable_id: parseInt(idOf(el), 10), condition: condition };
     });
+    // The value of the control(s) named `name`, as the evaluator reads it; undefined when
+    // empty.
+    var valueOf = function (name) {
+      var control = dossierForm.elements[name];
+      if (!control) { return undefined; }
+      var boxes = dossierForm.querySelectorAll('input[type="checkbox"][name="' + name + '"]');
+      if (boxes.length && (boxes.length > 1 || boxes[0].value !== "on")) {
+        // Choix multiple: the list of the checked options.
+        var chosen = [];
+        Array.prototype.forEach.call(boxes, function (b) { if (b.checked) { chosen.push(b.value); } });
+        return chosen.length ? chosen : undefined;
+      }
+      if (control.type === "checkbox") { return control.checked ? true : undefined; }
+      // Radios (oui/non, civilité) give the checked one's value; "true"/"false" compare
+      // equal to a boolean.
+      var v = (control.value || "").trim();
+      if (v === "") { return undefined; }
+      if (control.type === "number" && !isNaN(Number(v))) { return Number(v); }
+      return v;
+    };
     var valuesOf = function () {
       var values = {};
       wrappers.forEach(function (el) {
         var id = idOf(el);
-        var control = dossierForm.elements["champ_" + id];
-        if (!control) { return; }
-        var boxes = dossierForm.querySelectorAll('input[type="checkbox"][name="champ_' + id + '"]');
-        if (boxes.length && (boxes.length > 1 || boxes[0].value !== "on")) {
-          // Choix multiple: the list of the checked options.
-          var chosen = [];
-          Array.prototype.forEach.call(boxes, function (b) { if (b.checked) { chosen.push(b.value); } });
-          if (chosen.length) { values[id] = chosen; }
-          return;
-        }
-        if (control.type === "checkbox") {
-          if (control.checked) { values[id] = true; }
-          return;
-        }
-        // Radios (oui/non, civilité) give the checked one's value; "true"/"false" compare
-        // equal to a boolean.
-        var v = (control.value || "").trim();
-        if (v === "") { return; }
-        if (control.type === "number" && !isNaN(Number(v))) { values[id] = Number(v); return; }
-        values[id] = v;
+        var v = valueOf("champ_" + id);
+        if (v !== undefined) { values[id] = v; }
       });
       return values;
     };
+    // Children of blocs répétables: evaluated row by row, after the top-level champs placed
+    // before their block, reading their siblings of the same row.
+    var rowSets = Array.prototype.slice.call(dossierForm.querySelectorAll(".dm-row")).map(function (row) {
+      var kids = Array.prototype.slice.call(row.querySelectorAll(".dm-row-field[data-stable-id]"));
+      if (!kids.some(function (k) { return k.hasAttribute("data-condition"); })) { return null; }
+      var parse = function (raw) { try { return raw ? JSON.parse(raw) : null; } catch (e) { return null; } };
+      return {
+        row: row.id.replace(/^row-/, ""),
+        before: champs.slice(0, wrappers.indexOf(row.closest(".dm-champ-field"))),
+        kids: kids,
+        champs: kids.map(function (k) {
+          return { stable_id: parseInt(k.getAttribute("data-stable-id"), 10), condition: parse(k.getAttribute("data-condition")) };
+        })
+      };
+    }).filter(function (r) { return r !== null; });
     fetch("/static/logic.wasm", { credentials: "same-origin" })
       .then(function (res) { return res.ok ? res.arrayBuffer() : Promise.reject(res.status); })
       .then(function (bytes) { return WebAssembly.instantiate(bytes, {}); })
       .then(function (result) {
         var ex = result.instance.exports;
-        var update = function () {
-          var input = new TextEncoder().encode(JSON.stringify({ champs: champs, values: valuesOf() }));
+        var evaluate = function (list, values) {
+          var input = new TextEncoder().encode(JSON.stringify({ champs: list, values: values }));
           var ptr = ex.alloc(input.length);
           new Uint8Array(ex.memory.buffer, ptr, input.length).set(input);
           var out = ex.visible(ptr, input.length);
-          if (!out) { return; }
+          if (!out) { return null; }
           var n = new DataView(ex.memory.buffer).getUint32(out, true);
           var visible = JSON.parse(new TextDecoder().decode(new Uint8Array(ex.memory.buffer, out + 4, n)));
           ex.dealloc(out, 4 + n);
+          return visible;
+        };
+        var update = function () {
+          var values = valuesOf();
+          var visible = evaluate(champs, values);
+          if (!visible) { return; }
           wrappers.forEach(function (el) {
             var shown = visible[idOf(el)] !== false;
             if (el.hidden === shown) { el.hidden = !shown; }
+          });
+          rowSets.forEach(function (set) {
+            var rowValues = {};
+            Object.keys(values).forEach(function (k) { rowValues[k] = values[k]; });
+            set.champs.forEach(function (c) {
+              var v = valueOf("champ_" + c.stable_id + "_" + set.row);
+              if (v !== undefined) { rowValues[c.stable_id] = v; } else { delete rowValues[c.stable_id]; }
+            });
+            var rowVisible = evaluate(set.before.concat(set.champs), rowValues);
+            if (!rowVisible) { return; }
+            set.kids.forEach(function (el, i) {
+              var shown = rowVisible[set.champs[i].stable_id] !== false;
+              if (el.hidden === shown) { el.hidden = !shown; }
+            });
           });
         };
         dossierForm.addEventListener("input", update);
@@ -132,6 +169,153 @@
         dossierForm.setAttribute("data-logic", "wasm");
       })
       .catch(function () { /* server-side visibility only */ });
+  }
+
+  // Brouillon autosave: a form with data-autosave-url is sent in the background
+  // (debounced) while the usager types, through the same save path as its « Enregistrer le
+  // brouillon » button (which keeps working without JavaScript). Nothing typed is touched:
+  // the fields that could not be saved get their message; the others are saved.
+  var autosaveForm = document.querySelector("form[data-autosave-url]");
+  if (autosaveForm && window.fetch && window.FormData && window.URLSearchParams) {
+    var autosaveUrl = autosaveForm.getAttribute("data-autosave-url");
+    var autosaveStatus = document.getElementById("autosave-status");
+    var autosaveTimer = null;
+    var autosaveBusy = false;
+    var autosaveAgain = false;
+    var autosaveStopped = false;
+    var say = function (text) { if (autosaveStatus) { autosaveStatus.textContent = text; } };
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    var clearAutosaveErrors = function () {
+      Array.prototype.forEach.call(autosaveForm.querySelectorAll(".dm-autosave-error"), function (p) {
+        var control = document.getElementById(p.getAttribute("data-field"));
+        if (control) {
+          control.removeAttribute("aria-invalid");
+          control.removeAttribute("aria-describedby");
+        }
+        p.parentNode.removeChild(p);
+      });
+    };
+    var showAutosaveErrors = function (errors) {
+      errors.forEach(function (e) {
+        var control = document.getElementById(e.field);
+        if (!control) { return; }
+        var id = e.field + "-error";
+        var existing = document.getElementById(id);
+        if (existing) { existing.textContent = e.message; return; }
+        var p = document.createElement("p");
+        p.className = "fr-error-text dm-autosave-error";
+        p.id = id;
+        p.setAttribute("data-field", e.field);
+        p.textContent = e.message;
+        var group = control.closest(".fr-input-group, .fr-select-group, .fr-fieldset, .fr-checkbox-group") || control.parentNode;
+        group.appendChild(p);
+        control.setAttribute("aria-invalid", "true");
+        control.setAttribute("aria-describedby", id);
+      });
+    };
+    var autosave = function () {
+      autosaveTimer = null;
+      if (autosaveStopped) { return; }
+      if (autosaveBusy) { autosaveAgain = true; return; }
+      autosaveBusy = true;
+      var body = new URLSearchParams();
+      new FormData(autosaveForm).forEach(function (value, key) {
+        if (key !== "action" && typeof value === "string") { body.append(key, value); }
+      });
+      fetch(autosaveUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        body: body
+      })
+        .then(function (res) {
+          return res.json().then(function (data) { return { ok: res.ok, data: data || {} }; });
+        })
+        .then(function (answer) {
+          clearAutosaveErrors();
+          showAutosaveErrors(answer.data.errors || []);
+          if (answer.ok) {
+            var now = new Date();
+            var text = "Brouillon enregistré à " + two(now.getHours()) + ":" + two(now.getMinutes());
+            if ((answer.data.errors || []).length) { text += ", sauf les champs signalés"; }
+            say(text + ".");
+          } else if (answer.data.error) {
+            // The dossier left the brouillon state (deposited in another tab…).
+            autosaveStopped = true;
+            say(answer.data.error);
+          } else {
+            say("Le brouillon n’a pas été enregistré : corrigez les champs signalés.");
+          }
+        })
+        .catch(function () {
+          say("Enregistrement automatique momentanément impossible : vos saisies restent sur cette page, utilisez « Enregistrer le brouillon ».");
+        })
+        .then(function () {
+          autosaveBusy = false;
+          if (autosaveAgain) { autosaveAgain = false; schedule(); }
+        });
+    };
+    var schedule = function () {
+      if (autosaveTimer) { clearTimeout(autosaveTimer); }
+      autosaveTimer = setTimeout(autosave, 800);
+    };
+    autosaveForm.addEventListener("input", schedule);
+    autosaveForm.addEventListener("change", schedule);
+    autosaveForm.addEventListener("submit", function () {
+      autosaveStopped = true;
+      if (autosaveTimer) { clearTimeout(autosaveTimer); }
+    });
+  }
+
+  // Builder autosave: a champ's edit form (data-autosave-page) is posted in the background
+  // (debounced) to its own action, exactly as its « Enregistrer » button would: a redirect
+  // means saved; a page in error gives its messages, and nothing typed is touched.
+  var pageForm = document.querySelector("form[data-autosave-page]");
+  if (pageForm && window.fetch && window.FormData && window.URLSearchParams && window.DOMParser) {
+    var pageStatus = document.getElementById(pageForm.getAttribute("data-autosave-page"));
+    var pageTimer = null;
+    var pageBusy = false;
+    var pageAgain = false;
+    var pageSubmitted = false;
+    var pageSay = function (text) { if (pageStatus) { pageStatus.textContent = text; } };
+    var pageSave = function () {
+      pageTimer = null;
+      if (pageSubmitted) { return; }
+      if (pageBusy) { pageAgain = true; return; }
+      pageBusy = true;
+      var body = new URLSearchParams();
+      new FormData(pageForm).forEach(function (value, key) {
+        if (typeof value === "string") { body.append(key, value); }
+      });
+      fetch(pageForm.action, { method: "POST", credentials: "same-origin", redirect: "manual", body: body })
+        .then(function (res) {
+          if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
+            var now = new Date();
+            pageSay("Modifications enregistrées à " + (now.getHours() < 10 ? "0" : "") + now.getHours() + ":" + (now.getMinutes() < 10 ? "0" : "") + now.getMinutes() + ".");
+            return null;
+          }
+          return res.text().then(function (html) {
+            var doc = new DOMParser().parseFromString(html, "text/html");
+            var messages = Array.prototype.map.call(doc.querySelectorAll("#error-summary li"), function (li) { return li.textContent.trim(); });
+            pageSay("Modifications non enregistrées" + (messages.length ? " : " + messages.join(" ") : "."));
+          });
+        })
+        .catch(function () { pageSay("Enregistrement automatique momentanément impossible : utilisez « Enregistrer »."); })
+        .then(function () {
+          pageBusy = false;
+          if (pageAgain) { pageAgain = false; pageSchedule(); }
+        });
+    };
+    var pageSchedule = function () {
+      if (pageTimer) { clearTimeout(pageTimer); }
+      pageTimer = setTimeout(pageSave, 1000);
+    };
+    pageForm.addEventListener("input", pageSchedule);
+    pageForm.addEventListener("change", pageSchedule);
+    pageForm.addEventListener("submit", function () {
+      pageSubmitted = true;
+      if (pageTimer) { clearTimeout(pageTimer); }
+    });
   }
 
   // Address suggestions: an input with data-autocomplete becomes a combobox (ARIA 1.2)

@@ -64,34 +64,33 @@ impl RawForm {
             .any(|v| !v.trim().is_empty());
         // A champ made of several controls gets its parts on separate lines (see
         // `domain::validate_with`): every `champ_<id>` value (the boxes of a multiple
-        // choice), then `champ_<id>_secondary` or `champ_<id>_other`.
+        // choice), then `champ_<id>_secondary` or `champ_<id>_other`. The values are
+        // grouped by name once: a long form sends thousands of fields.
+        let mut by_name: HashMap<&str, Vec<&str>> = HashMap::with_capacity(self.pairs.len());
+        for (name, value) in &self.pairs {
+            by_name
+                .entry(name.as_str())
+                .or_default()
+                .push(value.as_str());
+        }
         let mut champs: HashMap<i64, String> = HashMap::new();
         let mut rows: HashMap<(i64, Uuid), String> = HashMap::new();
-        let mut ids: Vec<i64> = Vec::new();
-        let mut row_keys: Vec<(i64, Uuid)> = Vec::new();
         for (name, _) in &self.pairs {
             let Some(rest) = name.strip_prefix("champ_") else {
                 continue;
             };
-            let id = rest
+            let base = rest
                 .strip_suffix("_secondary")
                 .or_else(|| rest.strip_suffix("_other"))
                 .unwrap_or(rest);
-            if let Ok(id) = id.parse::<i64>()
-                && !ids.contains(&id)
-            {
-                ids.push(id);
-            } else if let Some(key) = repetition::parse_field(id)
-                && !row_keys.contains(&key)
-            {
-                row_keys.push(key);
+            if let Ok(id) = base.parse::<i64>() {
+                champs
+                    .entry(id)
+                    .or_insert_with(|| raw_value(&by_name, &format!("champ_{base}")));
+            } else if let Some(key) = repetition::parse_field(base) {
+                rows.entry(key)
+                    .or_insert_with(|| raw_value(&by_name, &format!("champ_{base}")));
             }
-        }
-        for (child, row) in row_keys {
-            rows.insert((child, row), self.raw_value(&repetition::field(child, row)));
-        }
-        for id in ids {
-            champs.insert(id, self.raw_value(&format!("champ_{id}")));
         }
         SaveForm {
             individual: (for_individual && (submit || typed)).then_some(individual),
@@ -102,31 +101,52 @@ impl RawForm {
                 .and_then(|a| RowAction::parse(a, Uuid::new_v4())),
             full_form: true,
             submit,
+            brouillon_only: false,
         }
     }
 
-    /// The raw value of the champ whose field is `name`: its text as typed, or the parts of
-    /// a champ of several controls on separate lines.
-    fn raw_value(&self, name: &str) -> String {
-        let mut parts: Vec<String> = self
-            .get_all(name)
-            .iter()
-            .map(|v| v.replace(['\r', '\n'], " "))
-            .collect();
-        if parts.is_empty() {
-            parts.push(String::new());
+    /// The command of a background save while typing (autosave): the values typed only —
+    /// no deposit, no row added or removed — and only while the dossier is a brouillon.
+    pub fn autosave_form(&self, for_individual: bool) -> SaveForm {
+        let typed = RawForm::new(
+            self.pairs
+                .iter()
+                .filter(|(k, _)| k != "action")
+                .cloned()
+                .collect(),
+        );
+        SaveForm {
+            brouillon_only: true,
+            ..typed.save_form(for_individual)
         }
-        for suffix in ["_secondary", "_other"] {
-            if let Some(v) = self.get(&format!("{name}{suffix}")) {
-                parts.push(v.replace(['\r', '\n'], " "));
-            }
+    }
+}
+
+/// The raw value of the champ whose field is `name` (`by_name`: the values sent, grouped
+/// by field name): its text as typed, or the parts of a champ of several controls on
+/// separate lines.
+fn raw_value(by_name: &HashMap<&str, Vec<&str>>, name: &str) -> String {
+    let values = by_name.get(name).map(Vec::as_slice).unwrap_or_default();
+    let mut parts: Vec<String> = values
+        .iter()
+        .map(|v| v.replace(['\r', '\n'], " "))
+        .collect();
+    if parts.is_empty() {
+        parts.push(String::new());
+    }
+    for suffix in ["_secondary", "_other"] {
+        if let Some(v) = by_name
+            .get(format!("{name}{suffix}").as_str())
+            .and_then(|v| v.first())
+        {
+            parts.push(v.replace(['\r', '\n'], " "));
         }
-        if parts.len() == 1 {
-            // A single control keeps its text as typed (a textarea's lines).
-            self.get(name).unwrap_or("").to_owned()
-        } else {
-            parts.join("\n")
-        }
+    }
+    if parts.len() == 1 {
+        // A single control keeps its text as typed (a textarea's lines).
+        values.first().map_or_else(String::new, |v| (*v).to_owned())
+    } else {
+        parts.join("\n")
     }
 }
 
@@ -215,6 +235,11 @@ pub struct ChampField {
 }
 
 impl ChampField {
+    /// The description as safe HTML (`rich_text`).
+    pub fn description_html(&self) -> String {
+        crate::rich_text::to_html(&self.description)
+    }
+
     pub fn is_file(&self) -> bool {
         self.widget == Widget::File
     }
@@ -540,10 +565,32 @@ fn rows_of(
 }
 
 /// Marks the fields hidden by their condition with these values (same order as
-/// `defs.public()`).
-fn apply_visibility(fields: &mut [ChampField], defs: &RevisionDefs, values: &HashMap<i64, Value>) {
+/// `defs.public()`), and in each row of a block the children hidden by theirs.
+fn apply_visibility(
+    fields: &mut [ChampField],
+    defs: &RevisionDefs,
+    values: &HashMap<i64, Value>,
+    rows: &HashMap<(i64, Uuid), Value>,
+) {
     for (field, (_, visible)) in fields.iter_mut().zip(defs.public_visibility(values)) {
         field.hidden = !visible;
+    }
+    let conditional = |block: i64| defs.children(block).any(|c| c.condition.is_some());
+    let mut hidden = None;
+    for field in fields
+        .iter_mut()
+        .filter(|f| f.widget == Widget::Repetition && conditional(f.stable_id))
+    {
+        let hidden = hidden.get_or_insert_with(|| defs.hidden_public(values));
+        for row in &mut field.rows {
+            let Ok(row_id) = row.id.parse::<Uuid>() else {
+                continue;
+            };
+            let visibility = defs.row_visibility(field.stable_id, row_id, values, rows, hidden);
+            for (child, (_, visible)) in row.fields.iter_mut().zip(visibility) {
+                child.hidden = !visible;
+            }
+        }
     }
 }
 
@@ -699,7 +746,7 @@ impl FormView {
                 f
             })
             .collect();
-        apply_visibility(&mut fields, defs, values);
+        apply_visibility(&mut fields, defs, values, rows);
         FormView { identity, fields }
     }
 
@@ -727,7 +774,7 @@ impl FormView {
         // Visibility follows what was typed, read as the dossier actor reads it (the parts
         // of a champ of several controls together; values that do not validate read as
         // empty).
-        let typed_champs = raw.save_form(false).champs;
+        let typed = raw.save_form(false);
         let lookups = domain::Lookups {
             dossier_exists: &|_| true,
             geo,
@@ -735,11 +782,21 @@ impl FormView {
         let values: HashMap<i64, Value> = defs
             .public()
             .filter_map(|def| {
-                let raw = typed_champs.get(&def.stable_id)?;
+                let raw = typed.champs.get(&def.stable_id)?;
                 let value = domain::validate_with(&def.def(), raw, lookups).ok()??;
                 Some((def.stable_id, value))
             })
             .collect();
+        let typed_rows: HashMap<(i64, Uuid), Value> = typed
+            .rows
+            .iter()
+            .filter_map(|((child, row), raw)| {
+                let def = defs.get(*child)?;
+                let value = domain::validate_with(&def.def(), raw, lookups).ok()??;
+                Some(((*child, *row), value))
+            })
+            .collect();
+
         let mut fields: Vec<ChampField> = defs
             .public()
             .map(|def| {
@@ -757,7 +814,7 @@ impl FormView {
                 f
             })
             .collect();
-        apply_visibility(&mut fields, defs, &values);
+        apply_visibility(&mut fields, defs, &values, &typed_rows);
         FormView { identity, fields }
     }
 }
