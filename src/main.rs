@@ -139,7 +139,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Worker => {
             let config = Arc::new(config);
             let db = server::connect(&config).await?;
-            Worker::new(db, config)?.run().await;
+            // The connector host and the actors, for the look-up jobs.
+            let state = server::build_state(config.clone(), db.clone())?;
+            Worker::new(db, config)?
+                .with_fetcher(demarches::external::Fetcher::of_state(&state))
+                .run()
+                .await;
             Ok(())
         }
         Command::Bench {

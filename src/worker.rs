@@ -26,6 +26,8 @@ pub struct Worker {
     storage: Arc<dyn Storage>,
     local: LocalStorage,
     scanner: Box<dyn VirusScanner>,
+    /// Runs the look-up jobs (`fetch_external_data`); set with [`Worker::with_fetcher`].
+    fetcher: Option<crate::external::Fetcher>,
     wake: Arc<Notify>,
 }
 
@@ -43,8 +45,15 @@ impl Worker {
             storage,
             local,
             scanner,
+            fetcher: None,
             wake: Arc::new(Notify::new()),
         })
+    }
+
+    /// Lets the worker run the look-up jobs through this connector host and actors.
+    pub fn with_fetcher(mut self, fetcher: crate::external::Fetcher) -> Self {
+        self.fetcher = Some(fetcher);
+        self
     }
 
     /// Runs until the task is dropped.
@@ -62,7 +71,14 @@ impl Worker {
                     Err(err) => tracing::warn!(error = %err, "temporary uploads sweep failed"),
                 }
             }
-            let jobs = match crate::jobs::run_due(&self.db, &*self.storage, &*self.scanner).await {
+            let jobs = match crate::jobs::run_due(
+                &self.db,
+                &*self.storage,
+                &*self.scanner,
+                self.fetcher.as_ref(),
+            )
+            .await
+            {
                 Ok(pass) => pass.done + pass.failed,
                 Err(err) => {
                     tracing::warn!(error = %err, "jobs pass failed");

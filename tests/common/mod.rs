@@ -298,12 +298,14 @@ impl TestApp {
         let worker = options.worker;
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
+                let state = demarches::server::build_state(server_config.clone(), db.clone())
+                    .expect("state");
                 let worker = worker.then(|| {
                     let w = demarches::worker::Worker::new(db.clone(), server_config.clone())
-                        .expect("worker");
+                        .expect("worker")
+                        .with_fetcher(demarches::external::Fetcher::of_state(&state));
                     actix_web::rt::spawn(w.run())
                 });
-                let state = demarches::server::build_state(server_config, db).expect("state");
                 let (server, _addr) = demarches::server::bind(state).expect("bind");
                 let _ = tx.send(server.handle());
                 let _ = server.await;

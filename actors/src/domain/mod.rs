@@ -5,6 +5,7 @@
 
 pub mod champ;
 pub mod etat;
+pub mod external;
 pub mod geo;
 pub mod identity;
 pub mod logic;

@@ -4,5 +4,6 @@
 
 pub mod attachment;
 pub mod dossier;
+pub mod external;
 pub mod outbox;
 pub mod revision;

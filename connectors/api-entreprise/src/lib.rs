@@ -38,10 +38,8 @@ struct ApiEntreprise;
 impl MetaGuest for ApiEntreprise {
     fn describe() -> ConnectorInfo {
         let base = api::base_url();
-        let mut hosts = vec![
-            "entreprise.api.gouv.fr".to_string(),
-            "staging.entreprise.api.gouv.fr".to_string(),
-        ];
+        // Production, plus the configured host (the sandbox, a fake) when it differs.
+        let mut hosts = vec!["entreprise.api.gouv.fr".to_string()];
         if let Some(a) = connector_sdk::authority(&base)
             && !hosts.iter().any(|h| h == a)
         {
