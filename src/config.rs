@@ -106,6 +106,9 @@ impl Default for GeoConfig {
 pub struct PluginsConfig {
     pub dir: PathBuf,
     pub grants: PathBuf,
+    /// Start the loopback fake of API Entreprise (crate `demarches-fakes`) and point the
+    /// `api_entreprise` grant at it, so the demo works offline. Refused in production.
+    pub fake_upstreams: bool,
 }
 
 impl Default for PluginsConfig {
@@ -113,6 +116,7 @@ impl Default for PluginsConfig {
         PluginsConfig {
             dir: PathBuf::from("var/plugins"),
             grants: PathBuf::from("config/connectors.toml"),
+            fake_upstreams: false,
         }
     }
 }
@@ -225,6 +229,11 @@ impl Config {
             if !self.security.secure_cookies {
                 return Err(ConfigError::Production(
                     "security.secure_cookies must be true",
+                ));
+            }
+            if self.plugins.fake_upstreams {
+                return Err(ConfigError::Production(
+                    "plugins.fake_upstreams must be false (fakes are for the demo and tests)",
                 ));
             }
         }

@@ -15,6 +15,8 @@ pub const DEMO_PASSWORD: &str = "Demo-Marianne-Formulaire-42!";
 pub const ADMIN: &str = "admin@demo.gouv.fr";
 pub const INSTRUCTEUR: &str = "instructeur@demo.gouv.fr";
 pub const USAGER: &str = "usager@demo.fr";
+/// A SIRET the fake API Entreprise knows (Secrétariat général du Gouvernement).
+pub const DEMO_SIRET: &str = "12000101100010";
 
 pub struct Demo {
     pub procedure_id: i64,
@@ -33,6 +35,7 @@ pub async fn seed(db: &PgPool, config: &Config) -> anyhow::Result<Demo> {
         .fetch_optional(&mut *tx)
         .await?;
     if let Some(procedure_id) = existing {
+        enable_api_entreprise(&mut tx, procedure_id).await?;
         tx.commit().await?;
         return Ok(Demo {
             procedure_id,
@@ -67,11 +70,26 @@ pub async fn seed(db: &PgPool, config: &Config) -> anyhow::Result<Demo> {
     procedures::publish(&mut tx, procedure_id, DEMO_PATH)
         .await
         .map_err(|e| anyhow::anyhow!("demo publication: {e}"))?;
+    enable_api_entreprise(&mut tx, procedure_id).await?;
     tx.commit().await?;
     Ok(Demo {
         procedure_id,
         created: true,
     })
+}
+
+/// The API Entreprise connector enabled on the demo démarche: its SIRET champ shows the
+/// établissement (offline with `plugins.fake_upstreams`, as `.ci/serve` runs it).
+async fn enable_api_entreprise(conn: &mut PgConnection, procedure_id: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "insert into procedure_connectors (procedure_id, connector, interface_major, config, enabled)
+         values ($1, 'api_entreprise', 1, '{}', true)
+         on conflict (procedure_id, connector) do nothing",
+    )
+    .bind(procedure_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// A confirmed account with the demo password and `roles`.
@@ -105,6 +123,12 @@ fn demo_champs() -> Vec<NewChamp> {
     vec![
         champ(TypeChamp::HeaderSection, "Votre association", "", false),
         champ(TypeChamp::Text, "Nom de l’association", "", true),
+        champ(
+            TypeChamp::Siret,
+            "Numéro SIRET de l’association",
+            "Les informations de l’établissement sont récupérées auprès de l’INSEE.",
+            false,
+        ),
         champ(
             TypeChamp::Email,
             "Adresse électronique de l’association",
@@ -172,7 +196,9 @@ pub fn summary(config: &Config, demo: &Demo) -> String {
         "Démarche de démonstration {state} (n° {id}) :\n  {link}\n\n\
          Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :\n  \
          administrateur  {ADMIN}\n  instructeur     {INSTRUCTEUR}\n  usager          {USAGER}\n\n\
-         Connexion : {sign_in}\n{mails}",
+         Connexion : {sign_in}\n\
+         SIRET de démonstration (API Entreprise simulée avec plugins.fake_upstreams) : \
+         {DEMO_SIRET}\n{mails}",
         state = if demo.created {
             "créée"
         } else {

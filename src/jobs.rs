@@ -1,11 +1,13 @@
 //! Background jobs (`jobs` table), next to the outbox dispatcher: claimed with
 //! `FOR UPDATE SKIP LOCKED`, leased for 5 minutes, retried with backoff. Kinds today:
-//! `virus_scan` (an attachment's checksum, then the antivirus) and `rebase_dossiers` (the
+//! `virus_scan` (an attachment's checksum, then the antivirus), `rebase_dossiers` (the
 //! brouillons and dossiers en construction of a démarche move to its new published
-//! revision, in batches; see `demarches_actors::store::rebase`).
+//! revision, in batches; see `demarches_actors::store::rebase`) and `fetch_external_data`
+//! (the établissement of a SIRET champ whose upstream did not answer, `external.rs`).
 
 use std::time::Duration;
 
+use demarches_actors::domain::external::JOB_FETCH_EXTERNAL_DATA;
 use demarches_actors::store::attachment::JOB_VIRUS_SCAN;
 use demarches_actors::store::rebase::{self, JOB_REBASE};
 use demarches_actors::{Bus, EventKind};
@@ -13,6 +15,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::external::Fetcher;
 use crate::storage::Storage;
 use crate::storage::scan::{self, Verdict, VirusScanner};
 
@@ -31,12 +34,14 @@ pub struct Pass {
     pub failed: usize,
 }
 
-/// Runs the jobs due now, once each.
+/// Runs the jobs due now, once each. Without a `fetcher` (a worker without the connector
+/// host), look-up jobs fail and back off.
 pub async fn run_due(
     db: &PgPool,
     storage: &dyn Storage,
     scanner: &dyn VirusScanner,
     bus: Option<&Bus>,
+    fetcher: Option<&Fetcher>,
 ) -> Result<Pass, sqlx::Error> {
     let claimed: Vec<(i64, String, Value, i32)> = sqlx::query_as(
         "with due as (
@@ -58,6 +63,10 @@ pub async fn run_due(
         let result = match kind.as_str() {
             JOB_VIRUS_SCAN => virus_scan(db, storage, scanner, &payload).await,
             JOB_REBASE => rebase_dossiers(db, bus, &payload).await,
+            JOB_FETCH_EXTERNAL_DATA => match fetcher {
+                Some(f) => f.run_job(&payload).await,
+                None => Err(anyhow::anyhow!("this worker has no connector host")),
+            },
             other => Err(anyhow::anyhow!("unknown job kind {other}")),
         };
         match result {

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod external;
 pub mod geo;
 pub mod jobs;
 pub mod mail;

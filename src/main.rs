@@ -162,12 +162,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Worker => {
             let config = Arc::new(config);
             let db = server::connect(&config).await?;
-            let mut worker = Worker::new(db, config.clone())?;
-            if !config.redis.url.is_empty() {
-                // Alone, the worker reaches the servers' dossier actors through Redis only.
-                worker = worker.with_bus(demarches_actors::Bus::redis(config.redis.url.expose())?);
-            }
-            worker.run().await;
+            // The bus (Redis when configured: alone, the worker reaches the servers' dossier
+            // actors through it), the connector host and the actors, for the jobs.
+            let state = server::build_state(config.clone(), db.clone())?;
+            Worker::new(db, config)?
+                .with_bus(state.bus.clone())
+                .with_fetcher(demarches::external::Fetcher::of_state(&state))
+                .run()
+                .await;
             Ok(())
         }
         Command::Bench {

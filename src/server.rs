@@ -10,6 +10,7 @@ use demarches_actors::groupe::{Groupes, LiveEvent};
 use demarches_actors::router::Routing;
 use demarches_actors::store::revision::RevisionCache;
 use demarches_actors::{ActorEnv, Bus, EventKind, Registry};
+use demarches_fakes::api_entreprise::FakeApiEntreprise;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -59,7 +60,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         config.actors.max_dossier_actors,
     );
     let storage = Arc::new(crate::storage::LocalStorage::new(&config.storage.dir));
-    let (plugins, plugins_watch) = start_plugins(&config.plugins)?;
+    let (plugins, plugins_watch, fake_api_entreprise) = start_plugins(&config.plugins)?;
     let state = AppState {
         db,
         config,
@@ -70,6 +71,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         storage,
         plugins,
         plugins_watch,
+        fake_api_entreprise,
     };
     spawn_bus_pump(&state);
     Ok(state)
@@ -77,15 +79,19 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
 
 /// The connector host: grants from `config.grants`, artifacts of `config.dir` loaded now
 /// and on every change (hot swap). A missing grants file or directory, or a refused
-/// artifact, only logs: the platform runs without (that) connector. Call within a runtime.
+/// artifact, only logs: the platform runs without (that) connector. With
+/// `fake_upstreams`, the loopback fake of API Entreprise is started and the
+/// `api_entreprise` grant points at it (demo). Call within a runtime.
+#[allow(clippy::type_complexity)]
 fn start_plugins(
     config: &crate::config::PluginsConfig,
 ) -> anyhow::Result<(
     demarches_plugins::Plugins,
     Option<Arc<demarches_plugins::DirWatcher>>,
+    Option<Arc<FakeApiEntreprise>>,
 )> {
     demarches_plugins::install_crypto_provider();
-    let policy = match demarches_plugins::Policy::load(&config.grants) {
+    let mut policy = match demarches_plugins::Policy::load(&config.grants) {
         Ok(policy) => policy,
         Err(e) => {
             tracing::warn!(grants = %config.grants.display(), error = %e,
@@ -93,23 +99,47 @@ fn start_plugins(
             demarches_plugins::Policy::default()
         }
     };
+    let fake = if config.fake_upstreams {
+        let fake = FakeApiEntreprise::spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
+        point_at_fake(&mut policy, &fake);
+        tracing::info!(base_url = %fake.base_url(), "API Entreprise is the loopback fake (plugins.fake_upstreams)");
+        Some(Arc::new(fake))
+    } else {
+        None
+    };
     let plugins = demarches_plugins::Plugins::new(policy)?;
     if !config.dir.is_dir() {
         tracing::info!(dir = %config.dir.display(), "no plugins directory: running without connectors");
-        return Ok((plugins, None));
+        return Ok((plugins, None, fake));
     }
     // The watcher reconciles the directory once at start, then after each change.
     match plugins.watch(&config.dir) {
-        Ok(watch) => Ok((plugins, Some(Arc::new(watch)))),
+        Ok(watch) => Ok((plugins, Some(Arc::new(watch)), fake)),
         Err(e) => {
             tracing::warn!(dir = %config.dir.display(), error = %e,
                 "cannot watch the plugins directory: loading it once");
             let p = plugins.clone();
             let dir = config.dir.clone();
             actix_web::rt::spawn(async move { p.reconcile_dir(&dir).await });
-            Ok((plugins, None))
+            Ok((plugins, None, fake))
         }
     }
+}
+
+/// The `api_entreprise` grant, reaching the fake (loopback, plain HTTP) with its token.
+fn point_at_fake(policy: &mut demarches_plugins::Policy, fake: &FakeApiEntreprise) {
+    let grant = policy
+        .connectors
+        .entry("api_entreprise".to_owned())
+        .or_default();
+    grant.allowed_hosts.push(fake.authority());
+    grant.allow_loopback = true;
+    grant.allow_http = true;
+    grant.config.insert("base_url".to_owned(), fake.base_url());
+    grant.config.insert(
+        "token".to_owned(),
+        demarches_fakes::api_entreprise::valid_token(),
+    );
 }
 
 /// Routes bus events to this node's actors: live pages of groupes, stale dossier caches,
@@ -211,7 +241,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let db = connect(&config).await?;
     let state = build_state(config.clone(), db.clone())?;
     let worker = if config.server.run_worker {
-        let worker = Worker::new(db, config.clone())?.with_bus(state.bus.clone());
+        let worker = Worker::new(db, config.clone())?
+            .with_bus(state.bus.clone())
+            .with_fetcher(crate::external::Fetcher::of_state(&state));
         Some(actix_web::rt::spawn(worker.run()))
     } else {
         None

@@ -26,4 +26,7 @@ pub struct AppState {
     /// Keeps the plugins directory watched while the state lives (none when the directory
     /// is missing).
     pub plugins_watch: Option<Arc<demarches_plugins::DirWatcher>>,
+    /// The loopback fake of API Entreprise while `plugins.fake_upstreams` (demo), kept
+    /// running as long as the state lives.
+    pub fake_api_entreprise: Option<Arc<demarches_fakes::api_entreprise::FakeApiEntreprise>>,
 }

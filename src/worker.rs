@@ -27,6 +27,8 @@ pub struct Worker {
     storage: Arc<dyn Storage>,
     local: LocalStorage,
     scanner: Box<dyn VirusScanner>,
+    /// Runs the look-up jobs (`fetch_external_data`); set with [`Worker::with_fetcher`].
+    fetcher: Option<crate::external::Fetcher>,
     wake: Arc<Notify>,
     /// Tells the nodes' dossier actors what the jobs changed (rebased dossiers).
     bus: Option<Bus>,
@@ -46,6 +48,7 @@ impl Worker {
             storage,
             local,
             scanner,
+            fetcher: None,
             wake: Arc::new(Notify::new()),
             bus: None,
         })
@@ -54,6 +57,12 @@ impl Worker {
     /// Publishes what the jobs change on `bus` (inside `serve`, the server's own bus).
     pub fn with_bus(mut self, bus: Bus) -> Self {
         self.bus = Some(bus);
+        self
+    }
+
+    /// Lets the worker run the look-up jobs through this connector host and actors.
+    pub fn with_fetcher(mut self, fetcher: crate::external::Fetcher) -> Self {
+        self.fetcher = Some(fetcher);
         self
     }
 
@@ -77,6 +86,7 @@ impl Worker {
                 &*self.storage,
                 &*self.scanner,
                 self.bus.as_ref(),
+                self.fetcher.as_ref(),
             )
             .await
             {

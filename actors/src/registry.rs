@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::dossier::{Act, ActError, ActOutcome, DossierActor, Forget};
+use crate::dossier::{Act, ActError, ActOutcome, DossierActor, Forget, RecordExternal};
 use crate::env::ActorEnv;
 
 #[derive(Clone)]
@@ -62,6 +62,19 @@ impl Registry {
         for _ in 0..2 {
             let addr = self.addr(id).await;
             match addr.send(act.clone()).await {
+                Ok(result) => return result,
+                Err(MailboxError::Closed) => self.actors.invalidate(&id).await,
+                Err(MailboxError::Timeout) => break,
+            }
+        }
+        Err(ActError::Internal("dossier actor unavailable".to_owned()))
+    }
+
+    /// Records looked-up data on a champ through the dossier's actor.
+    pub async fn record_external(&self, id: i64, msg: RecordExternal) -> Result<bool, ActError> {
+        for _ in 0..2 {
+            let addr = self.addr(id).await;
+            match addr.send(msg.clone()).await {
                 Ok(result) => return result,
                 Err(MailboxError::Closed) => self.actors.invalidate(&id).await,
                 Err(MailboxError::Timeout) => break,

@@ -1,16 +1,19 @@
 //! One call = one fresh Store from the slot's `InstancePre`, with a memory cap,
 //! an epoch deadline (yielding every tick so a spinning guest does not hold a
-//! tokio worker) and a tokio timeout that also covers host calls.
+//! tokio worker) and a tokio timeout that also covers host calls. One function
+//! per exported call (`search_address`, `lookup_siret`), sharing `prepare`/`settle`.
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::address::demarches::connector::types::ConnectorError as WitError;
 use crate::engine::TICK;
 use crate::host_impl::{ConnectorEnv, HostState};
-use crate::loader::Loaded;
+use crate::loader::{Loaded, WorldPre};
 use crate::policy::HostPattern;
 
 /// Error a connector reports about its own work (WIT `connector-error`).
@@ -55,6 +58,11 @@ impl From<WitError> for ConnectorError {
 pub enum CallError {
     #[error("connector {0} is not loaded")]
     NotLoaded(String),
+    #[error("connector {connector} does not provide the {capability} capability")]
+    NotCapable {
+        connector: String,
+        capability: &'static str,
+    },
     #[error("connector call exceeded its time budget")]
     Timeout,
     #[error("connector trapped: {0}")]
@@ -75,7 +83,9 @@ impl CallError {
         match self {
             Self::Timeout | Self::Unavailable(_) | Self::NotLoaded(_) => true,
             Self::Guest(g) => g.retryable(),
-            Self::Trap(_) | Self::MemoryLimit | Self::DeniedHost(_) => false,
+            Self::Trap(_) | Self::MemoryLimit | Self::DeniedHost(_) | Self::NotCapable { .. } => {
+                false
+            }
         }
     }
 }
@@ -126,27 +136,82 @@ pub(crate) fn classify(err: &wasmtime::Error, state: &HostState) -> CallError {
 /// Grace on top of the budget for the tokio timeout: the epoch deadline fires first.
 const GRACE: Duration = Duration::from_millis(50);
 
-pub(crate) async fn search_address(
-    loaded: &Arc<Loaded>,
-    query: &str,
-    limit: u8,
-) -> Result<Vec<Address>, CallError> {
+/// Per-call values readable with `config-get` (the démarche's configuration of
+/// the connector), after the operator's secrets and grant config.
+pub type CallConfig = BTreeMap<String, String>;
+
+/// A store ready for one call, within the connector's budget and concurrency.
+struct Prepared {
+    store: Store<HostState>,
+    remaining: Duration,
+    started: Instant,
+    _permit: OwnedSemaphorePermit,
+}
+
+async fn prepare(loaded: &Loaded, config: CallConfig) -> Result<Prepared, CallError> {
     let env = loaded.env.clone();
     let budget = env.grant.timeout();
     let started = Instant::now();
-    let _permit = tokio::time::timeout(budget, env.call_permits.clone().acquire_owned())
+    let permit = tokio::time::timeout(budget, env.call_permits.clone().acquire_owned())
         .await
         .map_err(|_| CallError::Unavailable("too many concurrent calls".into()))?
         .map_err(|_| CallError::Unavailable("closed".into()))?;
     let remaining = budget.saturating_sub(started.elapsed()).max(TICK);
     let mut store = new_store(
         loaded.engine(),
-        env.clone(),
+        env,
         loaded.allow.clone(),
         loaded.version.clone(),
         remaining,
     );
-    let pre = loaded.pre.clone();
+    store.data_mut().call_config = config;
+    Ok(Prepared {
+        store,
+        remaining,
+        started,
+        _permit: permit,
+    })
+}
+
+type Outcome<T> = Result<wasmtime::Result<Result<T, WitError>>, tokio::time::error::Elapsed>;
+
+/// The call's outcome in the taxonomy, using what the Store recorded.
+fn settle<T>(outcome: Outcome<T>, state: &HostState) -> Result<T, CallError> {
+    match outcome {
+        Err(_) => Err(CallError::Timeout),
+        Ok(Err(e)) => Err(classify(&e, state)),
+        Ok(Ok(Err(g))) => match state.denied.clone() {
+            Some(d) => Err(CallError::DeniedHost(d)),
+            None if state.budget_exhausted => Err(CallError::Timeout),
+            None => Err(CallError::Guest(g.into())),
+        },
+        Ok(Ok(Ok(v))) => Ok(v),
+    }
+}
+
+fn trace_failure(loaded: &Loaded, op: &'static str, e: &CallError, started: Instant) {
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    tracing::info!(connector = %loaded.name, version = %loaded.version, op, error = %e,
+        retryable = e.retryable(), elapsed_us, "connector call failed");
+}
+
+pub(crate) async fn search_address(
+    loaded: &Arc<Loaded>,
+    query: &str,
+    limit: u8,
+) -> Result<Vec<Address>, CallError> {
+    let WorldPre::Address(pre) = &loaded.pre else {
+        return Err(CallError::NotCapable {
+            connector: loaded.name.clone(),
+            capability: "address",
+        });
+    };
+    let Prepared {
+        mut store,
+        remaining,
+        started,
+        _permit,
+    } = prepare(loaded, CallConfig::new()).await?;
     let outcome = tokio::time::timeout(remaining + GRACE, async {
         let inst = pre.instantiate_async(&mut store).await?;
         inst.demarches_connector_address()
@@ -154,16 +219,8 @@ pub(crate) async fn search_address(
             .await
     })
     .await;
-    let result: Result<Vec<Address>, CallError> = match outcome {
-        Err(_) => Err(CallError::Timeout),
-        Ok(Err(e)) => Err(classify(&e, store.data())),
-        Ok(Ok(Err(g))) => match store.data().denied.clone() {
-            Some(d) => Err(CallError::DeniedHost(d)),
-            None if store.data().budget_exhausted => Err(CallError::Timeout),
-            None => Err(CallError::Guest(g.into())),
-        },
-        Ok(Ok(Ok(list))) => Ok(list
-            .into_iter()
+    let result = settle(outcome, store.data()).map(|list| {
+        list.into_iter()
             .map(|a| Address {
                 label: a.label,
                 postcode: a.postcode,
@@ -172,16 +229,70 @@ pub(crate) async fn search_address(
                 lat: a.lat,
                 ban_id: a.ban_id,
             })
-            .collect()),
-    };
-    let elapsed_us = started.elapsed().as_micros() as u64;
+            .collect::<Vec<_>>()
+    });
     match &result {
         Ok(v) => {
-            tracing::debug!(connector = %env.name, version = %loaded.version, results = v.len(), elapsed_us, "search-address")
+            let elapsed_us = started.elapsed().as_micros() as u64;
+            tracing::debug!(connector = %loaded.name, version = %loaded.version, results = v.len(), elapsed_us, "search-address")
         }
-        Err(e) => {
-            tracing::info!(connector = %env.name, version = %loaded.version, error = %e, retryable = e.retryable(), elapsed_us, "search-address failed")
+        Err(e) => trace_failure(loaded, "search-address", e, started),
+    }
+    result
+}
+
+/// An établissement returned by a `siret` connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Etablissement {
+    pub siret: String,
+    pub siren: String,
+    pub raison_sociale: String,
+    pub naf: Option<String>,
+    pub adresse: Option<String>,
+    pub actif: bool,
+    /// The connector's full JSON (shape chosen by the connector).
+    pub raw_json: String,
+}
+
+pub(crate) async fn lookup_siret(
+    loaded: &Arc<Loaded>,
+    siret: &str,
+    config: CallConfig,
+) -> Result<Etablissement, CallError> {
+    let WorldPre::Siret(pre) = &loaded.pre else {
+        return Err(CallError::NotCapable {
+            connector: loaded.name.clone(),
+            capability: "siret",
+        });
+    };
+    let Prepared {
+        mut store,
+        remaining,
+        started,
+        _permit,
+    } = prepare(loaded, config).await?;
+    let outcome = tokio::time::timeout(remaining + GRACE, async {
+        let inst = pre.instantiate_async(&mut store).await?;
+        inst.demarches_connector_siret()
+            .call_lookup_siret(&mut store, siret)
+            .await
+    })
+    .await;
+    let result = settle(outcome, store.data()).map(|e| Etablissement {
+        siret: e.siret,
+        siren: e.siren,
+        raison_sociale: e.raison_sociale,
+        naf: e.naf,
+        adresse: e.adresse,
+        actif: e.actif,
+        raw_json: e.raw_json,
+    });
+    match &result {
+        Ok(e) => {
+            let elapsed_us = started.elapsed().as_micros() as u64;
+            tracing::debug!(connector = %loaded.name, version = %loaded.version, siret = %e.siret, elapsed_us, "lookup-siret")
         }
+        Err(e) => trace_failure(loaded, "lookup-siret", e, started),
     }
     result
 }

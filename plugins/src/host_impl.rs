@@ -70,6 +70,8 @@ pub struct HostState {
     pub(crate) denied: Option<String>,
     /// Set when an http-fetch ran out of the call's budget.
     pub(crate) budget_exhausted: bool,
+    /// The démarche's configuration for this call (`config-get`, after the grant).
+    pub(crate) call_config: crate::call::CallConfig,
 }
 
 impl HostState {
@@ -100,6 +102,7 @@ impl HostState {
             deadline: Instant::now() + budget,
             denied: None,
             budget_exhausted: false,
+            call_config: Default::default(),
         }
     }
 
@@ -292,8 +295,12 @@ impl host::Host for HostState {
             .unwrap_or_default()
     }
 
+    /// The operator's grant (secrets, config) first, then the démarche's config.
     async fn config_get(&mut self, key: String) -> Option<String> {
-        self.env.grant.config_value(&self.env.name, &key)
+        self.env
+            .grant
+            .config_value(&self.env.name, &key)
+            .or_else(|| self.call_config.get(&key).cloned())
     }
 
     async fn cache_get(&mut self, key: String) -> Option<Vec<u8>> {

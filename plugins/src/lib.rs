@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-pub use call::{Address, CallError, ConnectorError};
+pub use call::{Address, CallConfig, CallError, ConnectorError, Etablissement};
 pub use loader::{ConnectorInfo, LoadError, Loaded};
 pub use policy::{Grant, Policy};
 pub use registry::{ConnectorStatus, RegistryError, Rejection};
@@ -242,6 +242,22 @@ impl Plugins {
             .current(connector)
             .ok_or_else(|| CallError::NotLoaded(connector.into()))?;
         call::search_address(&loaded, query, limit).await
+    }
+
+    /// `siret.lookup-siret` on connector `connector`; `config` is the démarche's
+    /// configuration of the connector (read by `config-get` after the grant).
+    pub async fn lookup_siret(
+        &self,
+        connector: &str,
+        siret: &str,
+        config: CallConfig,
+    ) -> Result<Etablissement, CallError> {
+        let loaded = self
+            .inner
+            .registry
+            .current(connector)
+            .ok_or_else(|| CallError::NotLoaded(connector.into()))?;
+        call::lookup_siret(&loaded, siret, config).await
     }
 }
 

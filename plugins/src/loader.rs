@@ -1,7 +1,8 @@
 //! bytes → sha256 → compile (spawn_blocking, cached by digest) → link against
 //! the strict linker (our `host` interface + WASI p2 without preopens, env or
-//! network; any other import fails) → `describe()` under a 1 s deadline →
-//! declared hosts ⊆ grant → `Loaded`.
+//! network; any other import fails) → which world it exports (`address-provider`
+//! or `siret-provider`) → `describe()` under a 1 s deadline → the capability of
+//! that world declared → declared hosts ⊆ grant → `Loaded`.
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -10,6 +11,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 
 use crate::bindings::address::{AddressProvider, AddressProviderPre};
+use crate::bindings::siret::SiretProviderPre;
 use crate::call::{CallError, classify, new_store};
 use crate::host_impl::{ConnectorEnv, HostState};
 use crate::policy::HostPattern;
@@ -36,10 +38,27 @@ pub struct Loaded {
     pub loaded_at: SystemTime,
     /// Compile time, zero when the digest was already compiled.
     pub compile_time: Duration,
-    pub(crate) pre: AddressProviderPre<HostState>,
+    pub(crate) pre: WorldPre,
     pub(crate) env: Arc<ConnectorEnv>,
     pub(crate) allow: Arc<Vec<HostPattern>>,
     engine: wasmtime::Engine,
+}
+
+/// The linked component, by the world it implements.
+#[derive(Clone)]
+pub(crate) enum WorldPre {
+    Address(AddressProviderPre<HostState>),
+    Siret(SiretProviderPre<HostState>),
+}
+
+impl WorldPre {
+    /// The capability `describe()` must declare for this world.
+    pub(crate) fn capability(&self) -> &'static str {
+        match self {
+            Self::Address(_) => "address",
+            Self::Siret(_) => "siret",
+        }
+    }
 }
 
 impl Loaded {
@@ -135,7 +154,17 @@ impl Loader {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = AddressProviderPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = match AddressProviderPre::new(pre.clone()) {
+            Ok(p) => WorldPre::Address(p),
+            Err(address) => match SiretProviderPre::new(pre) {
+                Ok(p) => WorldPre::Siret(p),
+                Err(siret) => {
+                    return Err(LoadError::Link(format!(
+                        "exports no known world (address-provider: {address:#}; siret-provider: {siret:#})"
+                    )));
+                }
+            },
+        };
 
         let mut store = new_store(
             &self.engine,
@@ -145,10 +174,20 @@ impl Loader {
             DESCRIBE_BUDGET,
         );
         let outcome = tokio::time::timeout(DESCRIBE_BUDGET + Duration::from_millis(50), async {
-            let inst = pre.instantiate_async(&mut store).await?;
-            inst.demarches_connector_meta()
-                .call_describe(&mut store)
-                .await
+            match &pre {
+                WorldPre::Address(p) => {
+                    let inst = p.instantiate_async(&mut store).await?;
+                    inst.demarches_connector_meta()
+                        .call_describe(&mut store)
+                        .await
+                }
+                WorldPre::Siret(p) => {
+                    let inst = p.instantiate_async(&mut store).await?;
+                    inst.demarches_connector_meta()
+                        .call_describe(&mut store)
+                        .await
+                }
+            }
         })
         .await;
         let info = match outcome {
@@ -168,8 +207,9 @@ impl Loader {
                 got: info.name,
             });
         }
-        if !info.capabilities.iter().any(|c| c == "address") {
-            return Err(LoadError::MissingCapability("address".into()));
+        let capability = pre.capability();
+        if !info.capabilities.iter().any(|c| c == capability) {
+            return Err(LoadError::MissingCapability(capability.into()));
         }
         let mut allow = Vec::new();
         for h in &info.requested_hosts {

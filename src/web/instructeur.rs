@@ -342,6 +342,12 @@ enum ChampView {
         libelle: String,
         files: Vec<crate::web::pieces::FileView>,
     },
+    /// A SIRET with the établissement looked up for it, if any.
+    Siret {
+        libelle: String,
+        value: Option<String>,
+        etablissement: Option<crate::external::EtablissementView>,
+    },
     /// A bloc répétable: its rows.
     Rows {
         libelle: String,
@@ -434,6 +440,7 @@ async fn dossier_page(
     .await?;
     let mut files = crate::web::pieces::FileView::of_dossier(state, dossier.id).await?;
     let rows = crate::queries::usager::row_values(&state.db, dossier.id).await?;
+    let mut external = crate::external::of_dossier(&state.db, dossier.id).await?;
     let champs = defs
         .public()
         .filter(|def| !hidden.contains(&def.stable_id))
@@ -444,6 +451,14 @@ async fn dossier_page(
                 files: files.remove(&def.stable_id).unwrap_or_default(),
             },
             TypeChamp::Explication => ChampView::Explication(def.libelle.clone()),
+            TypeChamp::Siret => ChampView::Siret {
+                libelle: def.libelle.clone(),
+                value: values
+                    .get(&def.stable_id)
+                    .map(|v| domain::display(TypeChamp::Siret, v))
+                    .filter(|v| !v.is_empty()),
+                etablissement: external.remove(&def.stable_id),
+            },
             TypeChamp::Repetition => ChampView::Rows {
                 libelle: def.libelle.clone(),
                 table: crate::web::usager::form::rows_table(

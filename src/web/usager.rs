@@ -328,6 +328,7 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         None
     };
     let files = FileView::of_dossier(state, dossier.id).await?;
+    let external = crate::external::of_dossier(&state.db, dossier.id).await?;
     Ok(FormView::stored(
         dossier.for_individual,
         &defs,
@@ -336,7 +337,8 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         individual.as_ref(),
         &state.geo,
     )
-    .with_files(&files))
+    .with_files(&files)
+    .with_external(&external))
 }
 
 fn form_page(
@@ -468,6 +470,12 @@ async fn save(
         command: Command::Save(raw.save_form(dossier.for_individual)),
     };
     let result = state.registry.send(dossier.id, act).await;
+    if matches!(result, Ok(_) | Err(ActError::Invalid { .. })) {
+        // What was saved may hold a SIRET to look up (never blocks: see external.rs).
+        crate::external::Fetcher::of_state(state)
+            .after_save(dossier.id)
+            .await;
+    }
     let defs = revision(state, dossier.revision_id).await?;
     let (errors, alert, status, partially_saved) = match result {
         Ok(outcome) if outcome.warnings.is_empty() => {
@@ -507,6 +515,7 @@ async fn save(
     };
     let files = FileView::of_dossier(state, dossier.id).await?;
     let stored = queries::champ_values(&state.db, dossier.id).await?;
+    let external = crate::external::of_dossier(&state.db, dossier.id).await?;
     let form = FormView::submitted(
         dossier.for_individual,
         &defs,
@@ -515,7 +524,8 @@ async fn save(
         &errors,
         &state.geo,
     )
-    .with_files(&files);
+    .with_files(&files)
+    .with_external(&external);
     let mut view = form_page(page, dossier, mode, form, &state.config);
     view.errors = errors;
     view.alert = alert;

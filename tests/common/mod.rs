@@ -301,9 +301,10 @@ impl TestApp {
                 let state = demarches::server::build_state(server_config.clone(), db.clone())
                     .expect("state");
                 let worker = worker.then(|| {
-                    let w = demarches::worker::Worker::new(db, server_config)
+                    let w = demarches::worker::Worker::new(db.clone(), server_config.clone())
                         .expect("worker")
-                        .with_bus(state.bus.clone());
+                        .with_bus(state.bus.clone())
+                        .with_fetcher(demarches::external::Fetcher::of_state(&state));
                     actix_web::rt::spawn(w.run())
                 });
                 let (server, _addr) = demarches::server::bind(state).expect("bind");

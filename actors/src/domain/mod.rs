@@ -6,6 +6,7 @@
 pub mod carte;
 pub mod champ;
 pub mod etat;
+pub mod external;
 pub mod geo;
 pub mod identity;
 pub mod logic;

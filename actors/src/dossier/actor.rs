@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::decide::{self, Context as DecideContext, Decision};
-use super::messages::{Act, ActError, ActOutcome, Command, Forget};
+use super::messages::{Act, ActError, ActOutcome, Command, Forget, RecordExternal};
 use crate::bus::EventKind;
 use crate::domain::Etat;
 use crate::env::ActorEnv;
@@ -49,6 +49,23 @@ impl Handler<Act> for DossierActor {
                     actor.state = state;
                     result
                 }),
+        ))
+    }
+}
+
+impl Handler<RecordExternal> for DossierActor {
+    type Result = AtomicResponse<Self, Result<bool, ActError>>;
+
+    fn handle(&mut self, msg: RecordExternal, _ctx: &mut Self::Context) -> Self::Result {
+        let env = self.env.clone();
+        let id = self.id;
+        AtomicResponse::new(Box::pin(
+            async move {
+                crate::store::external::record(&env.db, id, &msg.record, msg.job.as_ref())
+                    .await
+                    .map_err(internal)
+            }
+            .into_actor(self),
         ))
     }
 }

@@ -68,6 +68,17 @@ pub struct IndividualInput {
     pub prenom: String,
 }
 
+/// Record what a look-up gave for a champ (the établissement of a SIRET), if the champ
+/// still holds the identifier looked up. Through the actor so that it is serialized with
+/// the dossier's other writes; no version: the form is unchanged. Answers whether it was
+/// written. `job`: the payload of the retry job to queue with a pending record.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<bool, ActError>")]
+pub struct RecordExternal {
+    pub record: crate::domain::external::ExternalRecord,
+    pub job: Option<serde_json::Value>,
+}
+
 /// Forget the cached state (another node changed the dossier).
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "()")]

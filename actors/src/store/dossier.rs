@@ -367,7 +367,11 @@ upserted as (
   insert into champs (dossier_id, stable_id, private, value, updated_at)
   select upd.id, t.s, $23::boolean, t.v, now() from upd, unnest($12::bigint[], $13::jsonb[]) as t(s, v)
   on conflict (dossier_id, stable_id, row_id)
-  do update set value = excluded.value, updated_at = now()
+  do update set value = excluded.value, updated_at = now(),
+    external_state = case when champs.value is distinct from excluded.value then null
+                          else champs.external_state end,
+    external_data = case when champs.value is distinct from excluded.value then null
+                         else champs.external_data end
 ),
 deleted as (
   delete from champs c using upd

@@ -4,6 +4,7 @@
 
 pub mod attachment;
 pub mod dossier;
+pub mod external;
 pub mod outbox;
 pub mod rebase;
 pub mod revision;

@@ -3,6 +3,11 @@
 //!
 //! A connector implements `address::exports::…::address::Guest` and
 //! `…::meta::Guest`, then calls `connector_sdk::export_address_provider!(MyType);`.
+//!
+//! A connector of another world generates that world in its own crate (one world per
+//! crate: the export macros of two worlds would clash) and maps the shared interfaces
+//! onto these bindings with `with` (see `connectors/api-entreprise`), so the helpers
+//! below serve every world.
 
 /// Bindings of the `address-provider` world.
 pub mod address {

@@ -232,6 +232,8 @@ pub struct ChampField {
     pub condition: String,
     /// Rows of a bloc répétable.
     pub rows: Vec<RowView>,
+    /// SIRET: the établissement looked up for the value stored.
+    pub etablissement: Option<crate::external::EtablissementView>,
 }
 
 impl ChampField {
@@ -531,6 +533,7 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
             .and_then(|c| serde_json::to_string(c).ok())
             .unwrap_or_default(),
         rows: Vec::new(),
+        etablissement: None,
     }
 }
 
@@ -698,6 +701,26 @@ impl FormView {
     }
 
     /// Adds the files of the pièces justificatives.
+    /// The établissements looked up for the SIRET champs; an unknown SIRET's message
+    /// becomes the field's error.
+    pub fn with_external(
+        mut self,
+        external: &HashMap<i64, crate::external::EtablissementView>,
+    ) -> Self {
+        for field in self.fields.iter_mut() {
+            // A field re-rendered with its own error shows what was typed, not the stored value.
+            let Some(view) = external.get(&field.stable_id) else {
+                continue;
+            };
+            if field.error.is_some() {
+                continue;
+            }
+            field.error = view.message.clone();
+            field.etablissement = Some(view.clone());
+        }
+        self
+    }
+
     pub fn with_files(mut self, files: &HashMap<i64, Vec<FileView>>) -> Self {
         for field in self.fields.iter_mut().filter(|f| f.is_file()) {
             field.files = files.get(&field.stable_id).cloned().unwrap_or_default();

@@ -1,0 +1,362 @@
+//! Champs enriched by connectors: the établissement of a SIRET champ, looked up through
+//! the `siret` connector enabled on the démarche (`procedure_connectors`).
+//!
+//! After a save, each SIRET champ without data for its value is looked up at once; the
+//! result is recorded through the dossier's actor (`RecordExternal`). An upstream that
+//! does not answer never blocks anything: the champ is marked pending and a
+//! `fetch_external_data` job retries with backoff (`jobs.rs`) until it gets an answer.
+//! Unknown or refused SIRET → a definitive French message on the champ.
+
+use std::collections::HashMap;
+
+use demarches_actors::Registry;
+use demarches_actors::domain::external::{
+    ExternalRecord, ExternalState, LookupOutcome, MSG_PENDING, MSG_PENDING_INSTRUCTEUR,
+};
+use demarches_actors::dossier::RecordExternal;
+use demarches_plugins::{CallConfig, CallError, ConnectorError, Plugins};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// One look-up to make: the payload of a `fetch_external_data` job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchRequest {
+    pub dossier_id: i64,
+    pub procedure_id: i64,
+    pub stable_id: i64,
+    pub siret: String,
+}
+
+/// Looks up and records. Cheap to clone.
+#[derive(Clone)]
+pub struct Fetcher {
+    db: PgPool,
+    plugins: Plugins,
+    registry: Registry,
+}
+
+impl Fetcher {
+    pub fn new(db: PgPool, plugins: Plugins, registry: Registry) -> Self {
+        Self {
+            db,
+            plugins,
+            registry,
+        }
+    }
+
+    pub fn of_state(state: &crate::state::AppState) -> Self {
+        Self::new(
+            state.db.clone(),
+            state.plugins.clone(),
+            state.registry.clone(),
+        )
+    }
+
+    /// The enabled connector of the démarche that provides `siret`, with its
+    /// per-démarche configuration (plus `object`, the démarche, as API Entreprise asks).
+    async fn siret_connector(
+        &self,
+        procedure_id: i64,
+    ) -> Result<Option<(String, CallConfig)>, sqlx::Error> {
+        let rows: Vec<(String, Value)> = sqlx::query_as(
+            "select connector, config from procedure_connectors
+             where procedure_id = $1 and enabled order by connector",
+        )
+        .bind(procedure_id)
+        .fetch_all(&self.db)
+        .await?;
+        let found = rows.into_iter().find(|(name, _)| {
+            self.plugins
+                .current(name)
+                .is_some_and(|l| l.info.capabilities.iter().any(|c| c == "siret"))
+        });
+        Ok(found.map(|(name, config)| {
+            let mut call = CallConfig::new();
+            if let Value::Object(map) = config {
+                for (k, v) in map {
+                    let v = match v {
+                        Value::String(s) => s,
+                        Value::Null => continue,
+                        other => other.to_string(),
+                    };
+                    call.insert(k, v);
+                }
+            }
+            call.entry("object".to_owned())
+                .or_insert_with(|| format!("procedure_id: {procedure_id}"));
+            (name, call)
+        }))
+    }
+
+    /// After a save: looks up every SIRET champ of the dossier that has no data for its
+    /// current value. Failures only log: the save is already done.
+    pub async fn after_save(&self, dossier_id: i64) {
+        if let Err(err) = self.refresh(dossier_id).await {
+            tracing::warn!(dossier = dossier_id, error = %err, "établissement look-up failed");
+        }
+    }
+
+    async fn refresh(&self, dossier_id: i64) -> anyhow::Result<()> {
+        let todo: Vec<(i64, i64, String)> = sqlx::query_as(
+            "select d.procedure_id, c.stable_id, c.value #>> '{}'
+             from champs c
+             join dossiers d on d.id = c.dossier_id
+             join types_de_champ t on t.revision_id = d.revision_id and t.stable_id = c.stable_id
+             where c.dossier_id = $1 and not c.private and t.type_champ = 'siret'
+               and c.row_id = '00000000-0000-0000-0000-000000000000'
+               and c.external_state is null and jsonb_typeof(c.value) = 'string'",
+        )
+        .bind(dossier_id)
+        .fetch_all(&self.db)
+        .await?;
+        let Some((procedure_id, ..)) = todo.first() else {
+            return Ok(());
+        };
+        let Some((connector, config)) = self.siret_connector(*procedure_id).await? else {
+            return Ok(());
+        };
+        for (procedure_id, stable_id, siret) in todo {
+            let request = FetchRequest {
+                dossier_id,
+                procedure_id,
+                stable_id,
+                siret,
+            };
+            let outcome = self.lookup(&connector, &request, config.clone()).await;
+            let job = (outcome == LookupOutcome::Retry)
+                .then(|| serde_json::to_value(&request))
+                .transpose()?;
+            self.record(&request, outcome, job).await?;
+        }
+        Ok(())
+    }
+
+    async fn lookup(
+        &self,
+        connector: &str,
+        request: &FetchRequest,
+        config: CallConfig,
+    ) -> LookupOutcome {
+        let result = self
+            .plugins
+            .lookup_siret(connector, &request.siret, config)
+            .await;
+        let outcome = match result {
+            Ok(e) => match serde_json::from_str::<Value>(&e.raw_json) {
+                Ok(v @ Value::Object(_)) => LookupOutcome::Found(v),
+                _ => LookupOutcome::Retry,
+            },
+            Err(CallError::Guest(ConnectorError::NotFound)) => LookupOutcome::NotFound,
+            Err(CallError::Guest(ConnectorError::InvalidInput(_))) => LookupOutcome::Invalid,
+            Err(_) => LookupOutcome::Retry,
+        };
+        tracing::info!(
+            dossier = request.dossier_id,
+            champ = request.stable_id,
+            connector,
+            outcome = outcome_name(&outcome),
+            "établissement look-up"
+        );
+        outcome
+    }
+
+    async fn record(
+        &self,
+        request: &FetchRequest,
+        outcome: LookupOutcome,
+        job: Option<Value>,
+    ) -> anyhow::Result<bool> {
+        let record = ExternalRecord::from_outcome(request.stable_id, &request.siret, outcome);
+        self.registry
+            .record_external(request.dossier_id, RecordExternal { record, job })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))
+    }
+
+    /// A `fetch_external_data` job: done when the upstream answered (or the champ changed
+    /// meanwhile, or the démarche no longer has the connector); an error otherwise, so the
+    /// job backs off and the champ stays pending.
+    pub async fn run_job(&self, payload: &Value) -> anyhow::Result<()> {
+        let request: FetchRequest = serde_json::from_value(payload.clone())?;
+        let Some((connector, config)) = self.siret_connector(request.procedure_id).await? else {
+            tracing::info!(
+                dossier = request.dossier_id,
+                "no siret connector any more: job dropped"
+            );
+            return Ok(());
+        };
+        match self.lookup(&connector, &request, config).await {
+            LookupOutcome::Retry => anyhow::bail!("upstream still unavailable"),
+            outcome => {
+                self.record(&request, outcome, None).await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn outcome_name(o: &LookupOutcome) -> &'static str {
+    match o {
+        LookupOutcome::Found(_) => "found",
+        LookupOutcome::NotFound => "not_found",
+        LookupOutcome::Invalid => "invalid",
+        LookupOutcome::Retry => "retry",
+    }
+}
+
+/// What the pages show with a SIRET champ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtablissementView {
+    pub pending: bool,
+    /// The definitive message (unknown SIRET), shown as the field's error.
+    pub message: Option<String>,
+    pub fetched: Option<Etablissement>,
+}
+
+/// The fields shown of a fetched établissement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Etablissement {
+    pub raison_sociale: String,
+    pub siret: String,
+    pub adresse: String,
+    pub naf: String,
+    pub forme_juridique: String,
+    pub actif: bool,
+    pub association: Option<String>,
+}
+
+impl EtablissementView {
+    pub fn pending_message(&self) -> &'static str {
+        MSG_PENDING
+    }
+
+    pub fn pending_message_instructeur(&self) -> &'static str {
+        MSG_PENDING_INSTRUCTEUR
+    }
+
+    fn from_row(state: &str, data: Option<&Value>) -> Option<Self> {
+        let str_of = |k: &str| {
+            data.and_then(|d| d.get(k))
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        Some(match ExternalState::parse(state)? {
+            ExternalState::Pending => Self {
+                pending: true,
+                message: None,
+                fetched: None,
+            },
+            ExternalState::NotFound => Self {
+                pending: false,
+                message: str_of("message"),
+                fetched: None,
+            },
+            ExternalState::Fetched => {
+                let personne = match (str_of("entreprise_prenom"), str_of("entreprise_nom")) {
+                    (Some(p), Some(n)) => Some(format!("{p} {n}")),
+                    (None, Some(n)) => Some(n),
+                    _ => None,
+                };
+                let adresse = str_of("adresse")
+                    .map(|a| {
+                        a.split(['\r', '\n'])
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .skip(1)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                let naf = match (str_of("naf"), str_of("libelle_naf")) {
+                    (Some(code), Some(libelle)) => format!("{code} – {libelle}"),
+                    (Some(code), None) => code,
+                    (None, _) => String::new(),
+                };
+                Self {
+                    pending: false,
+                    message: None,
+                    fetched: Some(Etablissement {
+                        raison_sociale: str_of("entreprise_raison_sociale")
+                            .or(personne)
+                            .or_else(|| str_of("enseigne"))
+                            .unwrap_or_default(),
+                        siret: str_of("siret").unwrap_or_default(),
+                        adresse,
+                        naf,
+                        forme_juridique: str_of("entreprise_forme_juridique").unwrap_or_default(),
+                        actif: str_of("etat_administratif").as_deref() == Some("actif"),
+                        association: str_of("association_titre"),
+                    }),
+                }
+            }
+        })
+    }
+}
+
+/// The looked-up data of a dossier's public champs, by stable id.
+pub async fn of_dossier(
+    db: &PgPool,
+    dossier_id: i64,
+) -> Result<HashMap<i64, EtablissementView>, sqlx::Error> {
+    let rows: Vec<(i64, String, Option<Value>)> = sqlx::query_as(
+        "select stable_id, external_state, external_data from champs
+         where dossier_id = $1 and not private and external_state is not null
+           and row_id = '00000000-0000-0000-0000-000000000000'",
+    )
+    .bind(dossier_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, state, data)| {
+            EtablissementView::from_row(&state, data.as_ref()).map(|v| (id, v))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetched_view_reads_the_ds_shape() {
+        let data = serde_json::json!({
+            "siret": "12000101100010",
+            "naf": "84.11Z",
+            "libelle_naf": "Administration publique générale",
+            "adresse": "SECRETARIAT GENERAL DU GOUVERNEMENT\r\n\r\n\r\n57 RUE DE VARENNE\r\n\r\n75007 PARIS 7\r\nFRANCE",
+            "etat_administratif": "actif",
+            "entreprise_raison_sociale": "SECRETARIAT GENERAL DU GOUVERNEMENT",
+            "entreprise_forme_juridique": "Service central d'un ministère",
+        });
+        let v = EtablissementView::from_row("fetched", Some(&data)).unwrap();
+        let e = v.fetched.unwrap();
+        assert_eq!(e.raison_sociale, "SECRETARIAT GENERAL DU GOUVERNEMENT");
+        assert_eq!(e.adresse, "57 RUE DE VARENNE, 75007 PARIS 7, FRANCE");
+        assert_eq!(e.naf, "84.11Z – Administration publique générale");
+        assert!(e.actif);
+        let p = EtablissementView::from_row("pending", None).unwrap();
+        assert!(p.pending && p.fetched.is_none());
+        let n = EtablissementView::from_row(
+            "not_found",
+            Some(&serde_json::json!({"message": "Aucun"})),
+        )
+        .unwrap();
+        assert_eq!(n.message.as_deref(), Some("Aucun"));
+        assert!(EtablissementView::from_row("other", None).is_none());
+    }
+
+    #[test]
+    fn sole_trader_named_by_person() {
+        let data = serde_json::json!({"entreprise_prenom": "Jean", "entreprise_nom": "DUPONT"});
+        let e = EtablissementView::from_row("fetched", Some(&data))
+            .unwrap()
+            .fetched
+            .unwrap();
+        assert_eq!(e.raison_sociale, "Jean DUPONT");
+        assert!(!e.actif);
+    }
+}
