@@ -1,6 +1,8 @@
 //! Host bindings of `wit/connector.wit` (package `demarches:connector@1.0.0`),
-//! one `bindgen!` per world, async imports and exports. Only `address-provider`
-//! is wired today; siret, identity and feedback worlds come with their connectors.
+//! one `bindgen!` per world, async imports and exports. The `host` and `types`
+//! interfaces are generated once (in `address`) and shared by the other worlds
+//! through `with`, so one `HostState` implementation serves every connector.
+//! Wired: `address-provider`, `feedback-provider`.
 
 pub mod address {
     wasmtime::component::bindgen!({
@@ -8,5 +10,18 @@ pub mod address {
         path: "wit",
         imports: { default: async },
         exports: { default: async },
+    });
+}
+
+pub mod feedback {
+    wasmtime::component::bindgen!({
+        world: "feedback-provider",
+        path: "wit",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "demarches:connector/types": super::address::demarches::connector::types,
+            "demarches:connector/host": super::address::demarches::connector::host,
+        },
     });
 }

@@ -9,7 +9,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::address::demarches::connector::types::ConnectorError as WitError;
 use crate::engine::TICK;
-use crate::host_impl::{ConnectorEnv, HostState};
+use crate::host_impl::{ConnectorEnv, DemarcheConfig, HostState};
 use crate::loader::Loaded;
 use crate::policy::HostPattern;
 
@@ -65,6 +65,11 @@ pub enum CallError {
     DeniedHost(String),
     #[error("connector unavailable: {0}")]
     Unavailable(String),
+    #[error("connector {connector} does not provide {capability}")]
+    Unsupported {
+        connector: String,
+        capability: String,
+    },
     #[error(transparent)]
     Guest(#[from] ConnectorError),
 }
@@ -75,7 +80,9 @@ impl CallError {
         match self {
             Self::Timeout | Self::Unavailable(_) | Self::NotLoaded(_) => true,
             Self::Guest(g) => g.retryable(),
-            Self::Trap(_) | Self::MemoryLimit | Self::DeniedHost(_) => false,
+            Self::Trap(_) | Self::MemoryLimit | Self::DeniedHost(_) | Self::Unsupported { .. } => {
+                false
+            }
         }
     }
 }
@@ -96,9 +103,13 @@ pub(crate) fn new_store(
     env: Arc<ConnectorEnv>,
     allow: Arc<Vec<HostPattern>>,
     version: String,
+    demarche: Arc<DemarcheConfig>,
     budget: Duration,
 ) -> Store<HostState> {
-    let mut store = Store::new(engine, HostState::new(env, allow, version, budget));
+    let mut store = Store::new(
+        engine,
+        HostState::new(env, allow, version, demarche, budget),
+    );
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|ctx| {
@@ -126,11 +137,16 @@ pub(crate) fn classify(err: &wasmtime::Error, state: &HostState) -> CallError {
 /// Grace on top of the budget for the tokio timeout: the epoch deadline fires first.
 const GRACE: Duration = Duration::from_millis(50);
 
-pub(crate) async fn search_address(
+/// Runs one export call `op` on a fresh Store of `loaded`: the per-connector call
+/// permit, the time budget (epoch deadline, then a tokio timeout covering host calls),
+/// the memory cap, and the mapping of every failure onto [`CallError`]. `call`
+/// instantiates the world it needs from the Store it is given and calls the export.
+pub(crate) async fn invoke<T>(
     loaded: &Arc<Loaded>,
-    query: &str,
-    limit: u8,
-) -> Result<Vec<Address>, CallError> {
+    demarche: Arc<DemarcheConfig>,
+    op: &'static str,
+    call: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<Result<T, WitError>>,
+) -> Result<T, CallError> {
     let env = loaded.env.clone();
     let budget = env.grant.timeout();
     let started = Instant::now();
@@ -144,17 +160,11 @@ pub(crate) async fn search_address(
         env.clone(),
         loaded.allow.clone(),
         loaded.version.clone(),
+        demarche,
         remaining,
     );
-    let pre = loaded.pre.clone();
-    let outcome = tokio::time::timeout(remaining + GRACE, async {
-        let inst = pre.instantiate_async(&mut store).await?;
-        inst.demarches_connector_address()
-            .call_search_address(&mut store, query, limit)
-            .await
-    })
-    .await;
-    let result: Result<Vec<Address>, CallError> = match outcome {
+    let outcome = tokio::time::timeout(remaining + GRACE, call(&mut store)).await;
+    let result: Result<T, CallError> = match outcome {
         Err(_) => Err(CallError::Timeout),
         Ok(Err(e)) => Err(classify(&e, store.data())),
         Ok(Ok(Err(g))) => match store.data().denied.clone() {
@@ -162,26 +172,88 @@ pub(crate) async fn search_address(
             None if store.data().budget_exhausted => Err(CallError::Timeout),
             None => Err(CallError::Guest(g.into())),
         },
-        Ok(Ok(Ok(list))) => Ok(list
-            .into_iter()
-            .map(|a| Address {
-                label: a.label,
-                postcode: a.postcode,
-                citycode: a.citycode,
-                lon: a.lon,
-                lat: a.lat,
-                ban_id: a.ban_id,
-            })
-            .collect()),
+        Ok(Ok(Ok(v))) => Ok(v),
     };
     let elapsed_us = started.elapsed().as_micros() as u64;
     match &result {
-        Ok(v) => {
-            tracing::debug!(connector = %env.name, version = %loaded.version, results = v.len(), elapsed_us, "search-address")
+        Ok(_) => {
+            tracing::debug!(connector = %env.name, version = %loaded.version, op, elapsed_us, "connector call")
         }
         Err(e) => {
-            tracing::info!(connector = %env.name, version = %loaded.version, error = %e, retryable = e.retryable(), elapsed_us, "search-address failed")
+            tracing::info!(connector = %env.name, version = %loaded.version, op, error = %e, retryable = e.retryable(), elapsed_us, "connector call failed")
         }
     }
     result
+}
+
+/// The connector is loaded but does not export the world of `capability`.
+fn unsupported(loaded: &Loaded, capability: &str) -> CallError {
+    CallError::Unsupported {
+        connector: loaded.name.clone(),
+        capability: capability.into(),
+    }
+}
+
+pub(crate) async fn search_address(
+    loaded: &Arc<Loaded>,
+    demarche: Arc<DemarcheConfig>,
+    query: &str,
+    limit: u8,
+) -> Result<Vec<Address>, CallError> {
+    let pre = loaded
+        .worlds
+        .address
+        .clone()
+        .ok_or_else(|| unsupported(loaded, "address"))?;
+    let list = invoke(loaded, demarche, "search-address", async |store| {
+        let inst = pre.instantiate_async(&mut *store).await?;
+        inst.demarches_connector_address()
+            .call_search_address(&mut *store, query, limit)
+            .await
+    })
+    .await?;
+    Ok(list
+        .into_iter()
+        .map(|a| Address {
+            label: a.label,
+            postcode: a.postcode,
+            citycode: a.citycode,
+            lon: a.lon,
+            lat: a.lat,
+            ban_id: a.ban_id,
+        })
+        .collect())
+}
+
+/// The "Je donne mon avis" button of a MonAvis connector (`feedback.monavis-button`):
+/// structured data our templates render; never HTML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeedbackButton {
+    pub href: String,
+    pub image_url: String,
+    pub alt: String,
+}
+
+pub(crate) async fn monavis_button(
+    loaded: &Arc<Loaded>,
+    demarche: Arc<DemarcheConfig>,
+    procedure_ref: &str,
+) -> Result<Option<FeedbackButton>, CallError> {
+    let pre = loaded
+        .worlds
+        .feedback
+        .clone()
+        .ok_or_else(|| unsupported(loaded, "feedback"))?;
+    let button = invoke(loaded, demarche, "monavis-button", async |store| {
+        let inst = pre.instantiate_async(&mut *store).await?;
+        inst.demarches_connector_feedback()
+            .call_monavis_button(&mut *store, procedure_ref)
+            .await
+    })
+    .await?;
+    Ok(button.map(|b| FeedbackButton {
+        href: b.href,
+        image_url: b.image_url,
+        alt: b.alt,
+    }))
 }

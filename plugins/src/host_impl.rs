@@ -56,6 +56,39 @@ impl ConnectorEnv {
     }
 }
 
+/// The per-démarche configuration of one call (`procedure_connectors.config`), read by
+/// `config-get` after the operator's grant: an administrateur can neither override
+/// the operator's values nor read the granted secrets of another key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DemarcheConfig(std::collections::BTreeMap<String, String>);
+
+impl DemarcheConfig {
+    /// From the stored JSON object: strings as they are, other values as JSON text,
+    /// nulls left out. Anything but an object is an empty configuration.
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        let map = value
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| {
+                        let text = match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (k.clone(), text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self(map)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+}
+
 /// State of one Store (one call).
 pub struct HostState {
     pub(crate) wasi: WasiCtx,
@@ -65,6 +98,8 @@ pub struct HostState {
     /// Declared ∩ granted. Empty while `describe` runs.
     pub(crate) allow: Arc<Vec<HostPattern>>,
     pub(crate) version: String,
+    /// The démarche's configuration of this call (empty outside a démarche).
+    pub(crate) demarche: Arc<DemarcheConfig>,
     pub(crate) deadline: Instant,
     /// Set when http-fetch refused a host or an address.
     pub(crate) denied: Option<String>,
@@ -77,6 +112,7 @@ impl HostState {
         env: Arc<ConnectorEnv>,
         allow: Arc<Vec<HostPattern>>,
         version: String,
+        demarche: Arc<DemarcheConfig>,
         budget: Duration,
     ) -> Self {
         let limiter = Limiter {
@@ -97,6 +133,7 @@ impl HostState {
             env,
             allow,
             version,
+            demarche,
             deadline: Instant::now() + budget,
             denied: None,
             budget_exhausted: false,
@@ -293,7 +330,10 @@ impl host::Host for HostState {
     }
 
     async fn config_get(&mut self, key: String) -> Option<String> {
-        self.env.grant.config_value(&self.env.name, &key)
+        self.env
+            .grant
+            .config_value(&self.env.name, &key)
+            .or_else(|| self.demarche.get(&key).map(str::to_owned))
     }
 
     async fn cache_get(&mut self, key: String) -> Option<Vec<u8>> {
