@@ -14,7 +14,7 @@ use demarches_actors::domain::external::{
     ExternalRecord, ExternalState, LookupOutcome, MSG_PENDING, MSG_PENDING_INSTRUCTEUR,
 };
 use demarches_actors::dossier::RecordExternal;
-use demarches_plugins::{CallConfig, CallError, ConnectorError, Plugins};
+use demarches_plugins::{CallError, ConnectorError, DemarcheConfig, Plugins};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -58,7 +58,7 @@ impl Fetcher {
     async fn siret_connector(
         &self,
         procedure_id: i64,
-    ) -> Result<Option<(String, CallConfig)>, sqlx::Error> {
+    ) -> Result<Option<(String, DemarcheConfig)>, sqlx::Error> {
         let rows: Vec<(String, Value)> = sqlx::query_as(
             "select connector, config from procedure_connectors
              where procedure_id = $1 and enabled order by connector",
@@ -71,21 +71,12 @@ impl Fetcher {
                 .current(name)
                 .is_some_and(|l| l.info.capabilities.iter().any(|c| c == "siret"))
         });
-        Ok(found.map(|(name, config)| {
-            let mut call = CallConfig::new();
-            if let Value::Object(map) = config {
-                for (k, v) in map {
-                    let v = match v {
-                        Value::String(s) => s,
-                        Value::Null => continue,
-                        other => other.to_string(),
-                    };
-                    call.insert(k, v);
-                }
+        Ok(found.map(|(name, mut config)| {
+            if let Value::Object(map) = &mut config {
+                map.entry("object")
+                    .or_insert_with(|| Value::String(format!("procedure_id: {procedure_id}")));
             }
-            call.entry("object".to_owned())
-                .or_insert_with(|| format!("procedure_id: {procedure_id}"));
-            (name, call)
+            (name, DemarcheConfig::from_json(&config))
         }))
     }
 
@@ -123,7 +114,7 @@ impl Fetcher {
                 stable_id,
                 siret,
             };
-            let outcome = self.lookup(&connector, &request, config.clone()).await;
+            let outcome = self.lookup(&connector, &request, &config).await;
             let job = (outcome == LookupOutcome::Retry)
                 .then(|| serde_json::to_value(&request))
                 .transpose()?;
@@ -136,11 +127,11 @@ impl Fetcher {
         &self,
         connector: &str,
         request: &FetchRequest,
-        config: CallConfig,
+        config: &DemarcheConfig,
     ) -> LookupOutcome {
         let result = self
             .plugins
-            .lookup_siret(connector, &request.siret, config)
+            .lookup_siret(connector, config, &request.siret)
             .await;
         let outcome = match result {
             Ok(e) => match serde_json::from_str::<Value>(&e.raw_json) {
@@ -186,7 +177,7 @@ impl Fetcher {
             );
             return Ok(());
         };
-        match self.lookup(&connector, &request, config).await {
+        match self.lookup(&connector, &request, &config).await {
             LookupOutcome::Retry => anyhow::bail!("upstream still unavailable"),
             outcome => {
                 self.record(&request, outcome, None).await?;

@@ -86,6 +86,20 @@ enum PluginsCommand {
         #[arg(default_value = "var/plugins")]
         dir: PathBuf,
     },
+    /// Install <name>.wasm into the plugins directory, keeping the replaced artifact as
+    /// <name>.wasm.previous; running servers watching the directory load it.
+    Install {
+        file: PathBuf,
+        #[arg(long, default_value = "var/plugins")]
+        dir: PathBuf,
+    },
+    /// Put <name>.wasm.previous back as <name>.wasm (the replaced one becomes the previous):
+    /// every server watching the directory converges on it.
+    Rollback {
+        name: String,
+        #[arg(long, default_value = "var/plugins")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -128,6 +142,35 @@ async fn plugins_command(
             println!(
                 "{} {} ok: capabilities {:?}, hosts {:?}",
                 info.name, info.version, info.capabilities, info.requested_hosts
+            );
+        }
+        PluginsCommand::Install { file, dir } => {
+            let name = demarches_plugins::connector_name(file)
+                .ok_or_else(|| anyhow::anyhow!("{}: not a <name>.wasm file", file.display()))?;
+            let bytes = std::fs::read(file)?;
+            let info = plugins.check(&name, &bytes).await?;
+            demarches_plugins::files::install(dir, &name, &bytes).await?;
+            println!(
+                "{} {} installed in {}; the previous artifact is kept as {name}.wasm.previous",
+                info.name,
+                info.version,
+                dir.display()
+            );
+        }
+        PluginsCommand::Rollback { name, dir } => {
+            let digest = demarches_plugins::files::rollback(dir, name).await?;
+            let version = plugins
+                .check(
+                    name,
+                    &std::fs::read(demarches_plugins::files::current_path(dir, name))?,
+                )
+                .await
+                .map(|i| i.version)
+                .unwrap_or_else(|e| format!("(not loadable here: {e})"));
+            println!(
+                "{name} rolled back to {version} ({}) in {}; servers watching the directory load it",
+                &digest[..12.min(digest.len())],
+                dir.display()
             );
         }
         PluginsCommand::List { dir } => {

@@ -1,9 +1,8 @@
 //! Host bindings of `wit/connector.wit` (package `demarches:connector@1.0.0`),
-//! one `bindgen!` per world, async imports and exports. Wired today:
-//! `address-provider` and `siret-provider`; identity and feedback come with
-//! their connectors. Every world shares the `types` and `host` interfaces of
-//! the address bindings (`with`), so one linker and one host implementation
-//! serve them all.
+//! one `bindgen!` per world, async imports and exports. The `host` and `types`
+//! interfaces are generated once (in `address`) and shared by the other worlds
+//! through `with`, so one `HostState` implementation serves every connector.
+//! Wired: `address-provider`, `siret-provider`, `feedback-provider`.
 
 pub mod address {
     wasmtime::component::bindgen!({
@@ -14,6 +13,19 @@ pub mod address {
     });
 }
 
+pub mod feedback {
+    wasmtime::component::bindgen!({
+        world: "feedback-provider",
+        path: "wit",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "demarches:connector/types": super::address::demarches::connector::types,
+            "demarches:connector/host": super::address::demarches::connector::host,
+        },
+    });
+}
+
 pub mod siret {
     wasmtime::component::bindgen!({
         world: "siret-provider",
@@ -21,8 +33,8 @@ pub mod siret {
         imports: { default: async },
         exports: { default: async },
         with: {
-            "demarches:connector/types": crate::bindings::address::demarches::connector::types,
-            "demarches:connector/host": crate::bindings::address::demarches::connector::host,
+            "demarches:connector/types": super::address::demarches::connector::types,
+            "demarches:connector/host": super::address::demarches::connector::host,
         },
     });
 }

@@ -1,19 +1,16 @@
 //! One call = one fresh Store from the slot's `InstancePre`, with a memory cap,
 //! an epoch deadline (yielding every tick so a spinning guest does not hold a
-//! tokio worker) and a tokio timeout that also covers host calls. One function
-//! per exported call (`search_address`, `lookup_siret`), sharing `prepare`/`settle`.
-use std::collections::BTreeMap;
+//! tokio worker) and a tokio timeout that also covers host calls.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::address::demarches::connector::types::ConnectorError as WitError;
 use crate::engine::TICK;
-use crate::host_impl::{ConnectorEnv, HostState};
-use crate::loader::{Loaded, WorldPre};
+use crate::host_impl::{ConnectorEnv, DemarcheConfig, HostState};
+use crate::loader::Loaded;
 use crate::policy::HostPattern;
 
 /// Error a connector reports about its own work (WIT `connector-error`).
@@ -58,11 +55,6 @@ impl From<WitError> for ConnectorError {
 pub enum CallError {
     #[error("connector {0} is not loaded")]
     NotLoaded(String),
-    #[error("connector {connector} does not provide the {capability} capability")]
-    NotCapable {
-        connector: String,
-        capability: &'static str,
-    },
     #[error("connector call exceeded its time budget")]
     Timeout,
     #[error("connector trapped: {0}")]
@@ -73,6 +65,11 @@ pub enum CallError {
     DeniedHost(String),
     #[error("connector unavailable: {0}")]
     Unavailable(String),
+    #[error("connector {connector} does not provide {capability}")]
+    Unsupported {
+        connector: String,
+        capability: String,
+    },
     #[error(transparent)]
     Guest(#[from] ConnectorError),
 }
@@ -83,7 +80,7 @@ impl CallError {
         match self {
             Self::Timeout | Self::Unavailable(_) | Self::NotLoaded(_) => true,
             Self::Guest(g) => g.retryable(),
-            Self::Trap(_) | Self::MemoryLimit | Self::DeniedHost(_) | Self::NotCapable { .. } => {
+            Self::Trap(_) | Self::MemoryLimit | Self::DeniedHost(_) | Self::Unsupported { .. } => {
                 false
             }
         }
@@ -106,9 +103,13 @@ pub(crate) fn new_store(
     env: Arc<ConnectorEnv>,
     allow: Arc<Vec<HostPattern>>,
     version: String,
+    demarche: Arc<DemarcheConfig>,
     budget: Duration,
 ) -> Store<HostState> {
-    let mut store = Store::new(engine, HostState::new(env, allow, version, budget));
+    let mut store = Store::new(
+        engine,
+        HostState::new(env, allow, version, demarche, budget),
+    );
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|ctx| {
@@ -136,113 +137,129 @@ pub(crate) fn classify(err: &wasmtime::Error, state: &HostState) -> CallError {
 /// Grace on top of the budget for the tokio timeout: the epoch deadline fires first.
 const GRACE: Duration = Duration::from_millis(50);
 
-/// Per-call values readable with `config-get` (the démarche's configuration of
-/// the connector), after the operator's secrets and grant config.
-pub type CallConfig = BTreeMap<String, String>;
-
-/// A store ready for one call, within the connector's budget and concurrency.
-struct Prepared {
-    store: Store<HostState>,
-    remaining: Duration,
-    started: Instant,
-    _permit: OwnedSemaphorePermit,
-}
-
-async fn prepare(loaded: &Loaded, config: CallConfig) -> Result<Prepared, CallError> {
+/// Runs one export call `op` on a fresh Store of `loaded`: the per-connector call
+/// permit, the time budget (epoch deadline, then a tokio timeout covering host calls),
+/// the memory cap, and the mapping of every failure onto [`CallError`]. `call`
+/// instantiates the world it needs from the Store it is given and calls the export.
+pub(crate) async fn invoke<T>(
+    loaded: &Arc<Loaded>,
+    demarche: Arc<DemarcheConfig>,
+    op: &'static str,
+    call: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<Result<T, WitError>>,
+) -> Result<T, CallError> {
     let env = loaded.env.clone();
     let budget = env.grant.timeout();
     let started = Instant::now();
-    let permit = tokio::time::timeout(budget, env.call_permits.clone().acquire_owned())
+    let _permit = tokio::time::timeout(budget, env.call_permits.clone().acquire_owned())
         .await
         .map_err(|_| CallError::Unavailable("too many concurrent calls".into()))?
         .map_err(|_| CallError::Unavailable("closed".into()))?;
     let remaining = budget.saturating_sub(started.elapsed()).max(TICK);
     let mut store = new_store(
         loaded.engine(),
-        env,
+        env.clone(),
         loaded.allow.clone(),
         loaded.version.clone(),
+        demarche,
         remaining,
     );
-    store.data_mut().call_config = config;
-    Ok(Prepared {
-        store,
-        remaining,
-        started,
-        _permit: permit,
-    })
-}
-
-type Outcome<T> = Result<wasmtime::Result<Result<T, WitError>>, tokio::time::error::Elapsed>;
-
-/// The call's outcome in the taxonomy, using what the Store recorded.
-fn settle<T>(outcome: Outcome<T>, state: &HostState) -> Result<T, CallError> {
-    match outcome {
+    let outcome = tokio::time::timeout(remaining + GRACE, call(&mut store)).await;
+    let result: Result<T, CallError> = match outcome {
         Err(_) => Err(CallError::Timeout),
-        Ok(Err(e)) => Err(classify(&e, state)),
-        Ok(Ok(Err(g))) => match state.denied.clone() {
+        Ok(Err(e)) => Err(classify(&e, store.data())),
+        Ok(Ok(Err(g))) => match store.data().denied.clone() {
             Some(d) => Err(CallError::DeniedHost(d)),
-            None if state.budget_exhausted => Err(CallError::Timeout),
+            None if store.data().budget_exhausted => Err(CallError::Timeout),
             None => Err(CallError::Guest(g.into())),
         },
         Ok(Ok(Ok(v))) => Ok(v),
-    }
-}
-
-fn trace_failure(loaded: &Loaded, op: &'static str, e: &CallError, started: Instant) {
-    let elapsed_us = started.elapsed().as_micros() as u64;
-    tracing::info!(connector = %loaded.name, version = %loaded.version, op, error = %e,
-        retryable = e.retryable(), elapsed_us, "connector call failed");
-}
-
-pub(crate) async fn search_address(
-    loaded: &Arc<Loaded>,
-    query: &str,
-    limit: u8,
-) -> Result<Vec<Address>, CallError> {
-    let WorldPre::Address(pre) = &loaded.pre else {
-        return Err(CallError::NotCapable {
-            connector: loaded.name.clone(),
-            capability: "address",
-        });
     };
-    let Prepared {
-        mut store,
-        remaining,
-        started,
-        _permit,
-    } = prepare(loaded, CallConfig::new()).await?;
-    let outcome = tokio::time::timeout(remaining + GRACE, async {
-        let inst = pre.instantiate_async(&mut store).await?;
-        inst.demarches_connector_address()
-            .call_search_address(&mut store, query, limit)
-            .await
-    })
-    .await;
-    let result = settle(outcome, store.data()).map(|list| {
-        list.into_iter()
-            .map(|a| Address {
-                label: a.label,
-                postcode: a.postcode,
-                citycode: a.citycode,
-                lon: a.lon,
-                lat: a.lat,
-                ban_id: a.ban_id,
-            })
-            .collect::<Vec<_>>()
-    });
+    let elapsed_us = started.elapsed().as_micros() as u64;
     match &result {
-        Ok(v) => {
-            let elapsed_us = started.elapsed().as_micros() as u64;
-            tracing::debug!(connector = %loaded.name, version = %loaded.version, results = v.len(), elapsed_us, "search-address")
+        Ok(_) => {
+            tracing::debug!(connector = %env.name, version = %loaded.version, op, elapsed_us, "connector call")
         }
-        Err(e) => trace_failure(loaded, "search-address", e, started),
+        Err(e) => {
+            tracing::info!(connector = %env.name, version = %loaded.version, op, error = %e, retryable = e.retryable(), elapsed_us, "connector call failed")
+        }
     }
     result
 }
 
-/// An établissement returned by a `siret` connector.
+/// The connector is loaded but does not export the world of `capability`.
+fn unsupported(loaded: &Loaded, capability: &str) -> CallError {
+    CallError::Unsupported {
+        connector: loaded.name.clone(),
+        capability: capability.into(),
+    }
+}
+
+pub(crate) async fn search_address(
+    loaded: &Arc<Loaded>,
+    demarche: Arc<DemarcheConfig>,
+    query: &str,
+    limit: u8,
+) -> Result<Vec<Address>, CallError> {
+    let pre = loaded
+        .worlds
+        .address
+        .clone()
+        .ok_or_else(|| unsupported(loaded, "address"))?;
+    let list = invoke(loaded, demarche, "search-address", async |store| {
+        let inst = pre.instantiate_async(&mut *store).await?;
+        inst.demarches_connector_address()
+            .call_search_address(&mut *store, query, limit)
+            .await
+    })
+    .await?;
+    Ok(list
+        .into_iter()
+        .map(|a| Address {
+            label: a.label,
+            postcode: a.postcode,
+            citycode: a.citycode,
+            lon: a.lon,
+            lat: a.lat,
+            ban_id: a.ban_id,
+        })
+        .collect())
+}
+
+/// The "Je donne mon avis" button of a MonAvis connector (`feedback.monavis-button`):
+/// structured data our templates render; never HTML.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeedbackButton {
+    pub href: String,
+    pub image_url: String,
+    pub alt: String,
+}
+
+pub(crate) async fn monavis_button(
+    loaded: &Arc<Loaded>,
+    demarche: Arc<DemarcheConfig>,
+    procedure_ref: &str,
+) -> Result<Option<FeedbackButton>, CallError> {
+    let pre = loaded
+        .worlds
+        .feedback
+        .clone()
+        .ok_or_else(|| unsupported(loaded, "feedback"))?;
+    let button = invoke(loaded, demarche, "monavis-button", async |store| {
+        let inst = pre.instantiate_async(&mut *store).await?;
+        inst.demarches_connector_feedback()
+            .call_monavis_button(&mut *store, procedure_ref)
+            .await
+    })
+    .await?;
+    Ok(button.map(|b| FeedbackButton {
+        href: b.href,
+        image_url: b.image_url,
+        alt: b.alt,
+    }))
+}
+
+/// An établissement returned by a `siret` connector.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Etablissement {
     pub siret: String,
     pub siren: String,
@@ -256,29 +273,22 @@ pub struct Etablissement {
 
 pub(crate) async fn lookup_siret(
     loaded: &Arc<Loaded>,
+    demarche: Arc<DemarcheConfig>,
     siret: &str,
-    config: CallConfig,
 ) -> Result<Etablissement, CallError> {
-    let WorldPre::Siret(pre) = &loaded.pre else {
-        return Err(CallError::NotCapable {
-            connector: loaded.name.clone(),
-            capability: "siret",
-        });
-    };
-    let Prepared {
-        mut store,
-        remaining,
-        started,
-        _permit,
-    } = prepare(loaded, config).await?;
-    let outcome = tokio::time::timeout(remaining + GRACE, async {
-        let inst = pre.instantiate_async(&mut store).await?;
+    let pre = loaded
+        .worlds
+        .siret
+        .clone()
+        .ok_or_else(|| unsupported(loaded, "siret"))?;
+    let e = invoke(loaded, demarche, "lookup-siret", async |store| {
+        let inst = pre.instantiate_async(&mut *store).await?;
         inst.demarches_connector_siret()
-            .call_lookup_siret(&mut store, siret)
+            .call_lookup_siret(&mut *store, siret)
             .await
     })
-    .await;
-    let result = settle(outcome, store.data()).map(|e| Etablissement {
+    .await?;
+    Ok(Etablissement {
         siret: e.siret,
         siren: e.siren,
         raison_sociale: e.raison_sociale,
@@ -286,13 +296,5 @@ pub(crate) async fn lookup_siret(
         adresse: e.adresse,
         actif: e.actif,
         raw_json: e.raw_json,
-    });
-    match &result {
-        Ok(e) => {
-            let elapsed_us = started.elapsed().as_micros() as u64;
-            tracing::debug!(connector = %loaded.name, version = %loaded.version, siret = %e.siret, elapsed_us, "lookup-siret")
-        }
-        Err(e) => trace_failure(loaded, "lookup-siret", e, started),
-    }
-    result
+    })
 }

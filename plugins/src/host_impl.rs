@@ -56,6 +56,39 @@ impl ConnectorEnv {
     }
 }
 
+/// The per-démarche configuration of one call (`procedure_connectors.config`), read by
+/// `config-get` after the operator's grant: an administrateur can neither override
+/// the operator's values nor read the granted secrets of another key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DemarcheConfig(std::collections::BTreeMap<String, String>);
+
+impl DemarcheConfig {
+    /// From the stored JSON object: strings as they are, other values as JSON text,
+    /// nulls left out. Anything but an object is an empty configuration.
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        let map = value
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| {
+                        let text = match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (k.clone(), text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self(map)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+}
+
 /// State of one Store (one call).
 pub struct HostState {
     pub(crate) wasi: WasiCtx,
@@ -65,13 +98,13 @@ pub struct HostState {
     /// Declared ∩ granted. Empty while `describe` runs.
     pub(crate) allow: Arc<Vec<HostPattern>>,
     pub(crate) version: String,
+    /// The démarche's configuration of this call (empty outside a démarche).
+    pub(crate) demarche: Arc<DemarcheConfig>,
     pub(crate) deadline: Instant,
     /// Set when http-fetch refused a host or an address.
     pub(crate) denied: Option<String>,
     /// Set when an http-fetch ran out of the call's budget.
     pub(crate) budget_exhausted: bool,
-    /// The démarche's configuration for this call (`config-get`, after the grant).
-    pub(crate) call_config: crate::call::CallConfig,
 }
 
 impl HostState {
@@ -79,6 +112,7 @@ impl HostState {
         env: Arc<ConnectorEnv>,
         allow: Arc<Vec<HostPattern>>,
         version: String,
+        demarche: Arc<DemarcheConfig>,
         budget: Duration,
     ) -> Self {
         let limiter = Limiter {
@@ -99,10 +133,10 @@ impl HostState {
             env,
             allow,
             version,
+            demarche,
             deadline: Instant::now() + budget,
             denied: None,
             budget_exhausted: false,
-            call_config: Default::default(),
         }
     }
 
@@ -295,12 +329,11 @@ impl host::Host for HostState {
             .unwrap_or_default()
     }
 
-    /// The operator's grant (secrets, config) first, then the démarche's config.
     async fn config_get(&mut self, key: String) -> Option<String> {
         self.env
             .grant
             .config_value(&self.env.name, &key)
-            .or_else(|| self.call_config.get(&key).cloned())
+            .or_else(|| self.demarche.get(&key).map(str::to_owned))
     }
 
     async fn cache_get(&mut self, key: String) -> Option<Vec<u8>> {

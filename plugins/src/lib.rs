@@ -8,10 +8,12 @@
 //! - [`registry`]: name → current / previous version, swap and rollback;
 //! - [`call`]: one fresh Store per call, limits, error taxonomy;
 //! - [`watch`]: plugins directory watcher;
+//! - [`files`]: the plugins directory's files (previous version kept, rollback);
 //! - [`policy`]: operator grants (`config/connectors.toml`).
 pub mod bindings;
 pub mod call;
 pub mod engine;
+pub mod files;
 pub mod host_impl;
 pub mod loader;
 pub mod policy;
@@ -22,7 +24,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-pub use call::{Address, CallConfig, CallError, ConnectorError, Etablissement};
+pub use call::{Address, CallError, ConnectorError, Etablissement, FeedbackButton};
+pub use host_impl::DemarcheConfig;
 pub use loader::{ConnectorInfo, LoadError, Loaded};
 pub use policy::{Grant, Policy};
 pub use registry::{ConnectorStatus, RegistryError, Rejection};
@@ -32,6 +35,10 @@ use engine::PluginEngine;
 use host_impl::{ConnectorEnv, ResultCache};
 use loader::Loader;
 use registry::Registry;
+
+/// Major version of the WIT package the host implements (`demarches:connector@1.x`),
+/// recorded with each démarche's enabled connector.
+pub const INTERFACE_MAJOR: i32 = 1;
 
 /// Cap of the connectors' result cache (all connectors together).
 const RESULT_CACHE_BYTES: u64 = 64 << 20;
@@ -187,7 +194,7 @@ impl Plugins {
             };
             let digest = loader::digest(&bytes);
             let current = self.inner.registry.current(&name);
-            if current.is_some_and(|c| c.digest == digest)
+            if current.as_ref().is_some_and(|c| c.digest == digest)
                 || self
                     .inner
                     .registry
@@ -196,7 +203,14 @@ impl Plugins {
             {
                 continue;
             }
-            let _ = self.load_bytes(&name, &bytes).await;
+            if self.load_bytes(&name, &bytes).await.is_ok()
+                && let Some(old) = current
+            {
+                // Every node writes the same bytes: the directory converges.
+                if let Err(e) = files::keep_previous(dir, &name, &old.bytes).await {
+                    tracing::warn!(connector = %name, error = %e, "cannot keep the previous artifact");
+                }
+            }
         }
         for name in self.inner.registry.names() {
             if !seen.contains(&name) && self.inner.registry.unload(&name).is_some() {
@@ -229,35 +243,56 @@ impl Plugins {
         self.inner.registry.current(name)
     }
 
-    /// `address.search-address` on connector `connector`.
+    fn loaded(&self, connector: &str) -> Result<Arc<Loaded>, CallError> {
+        self.inner
+            .registry
+            .current(connector)
+            .ok_or_else(|| CallError::NotLoaded(connector.into()))
+    }
+
+    /// `address.search-address` on connector `connector`, outside any démarche.
     pub async fn search_address(
         &self,
         connector: &str,
         query: &str,
         limit: u8,
     ) -> Result<Vec<Address>, CallError> {
-        let loaded = self
-            .inner
-            .registry
-            .current(connector)
-            .ok_or_else(|| CallError::NotLoaded(connector.into()))?;
-        call::search_address(&loaded, query, limit).await
+        self.search_address_for(connector, &DemarcheConfig::default(), query, limit)
+            .await
     }
 
-    /// `siret.lookup-siret` on connector `connector`; `config` is the démarche's
-    /// configuration of the connector (read by `config-get` after the grant).
+    /// `address.search-address` with a démarche's configuration of the connector.
+    pub async fn search_address_for(
+        &self,
+        connector: &str,
+        demarche: &DemarcheConfig,
+        query: &str,
+        limit: u8,
+    ) -> Result<Vec<Address>, CallError> {
+        let loaded = self.loaded(connector)?;
+        call::search_address(&loaded, Arc::new(demarche.clone()), query, limit).await
+    }
+
+    /// `feedback.monavis-button` with a démarche's configuration (its MonAvis embed code).
+    pub async fn monavis_button(
+        &self,
+        connector: &str,
+        demarche: &DemarcheConfig,
+        procedure_ref: &str,
+    ) -> Result<Option<FeedbackButton>, CallError> {
+        let loaded = self.loaded(connector)?;
+        call::monavis_button(&loaded, Arc::new(demarche.clone()), procedure_ref).await
+    }
+
+    /// `siret.lookup-siret` with a démarche's configuration of the connector.
     pub async fn lookup_siret(
         &self,
         connector: &str,
+        demarche: &DemarcheConfig,
         siret: &str,
-        config: CallConfig,
     ) -> Result<Etablissement, CallError> {
-        let loaded = self
-            .inner
-            .registry
-            .current(connector)
-            .ok_or_else(|| CallError::NotLoaded(connector.into()))?;
-        call::lookup_siret(&loaded, siret, config).await
+        let loaded = self.loaded(connector)?;
+        call::lookup_siret(&loaded, Arc::new(demarche.clone()), siret).await
     }
 }
 

@@ -1,8 +1,7 @@
 //! bytes → sha256 → compile (spawn_blocking, cached by digest) → link against
 //! the strict linker (our `host` interface + WASI p2 without preopens, env or
-//! network; any other import fails) → which world it exports (`address-provider`
-//! or `siret-provider`) → `describe()` under a 1 s deadline → the capability of
-//! that world declared → declared hosts ⊆ grant → `Loaded`.
+//! network; any other import fails) → `describe()` under a 1 s deadline →
+//! declared hosts ⊆ grant → `Loaded`.
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,6 +10,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 
 use crate::bindings::address::{AddressProvider, AddressProviderPre};
+use crate::bindings::feedback::FeedbackProviderPre;
 use crate::bindings::siret::SiretProviderPre;
 use crate::call::{CallError, classify, new_store};
 use crate::host_impl::{ConnectorEnv, HostState};
@@ -38,27 +38,13 @@ pub struct Loaded {
     pub loaded_at: SystemTime,
     /// Compile time, zero when the digest was already compiled.
     pub compile_time: Duration,
-    pub(crate) pre: WorldPre,
+    pub(crate) worlds: Worlds,
+    /// The artifact, kept so a replaced version can be written back as
+    /// `<name>.wasm.previous` (see [`crate::files`]).
+    pub(crate) bytes: Arc<[u8]>,
     pub(crate) env: Arc<ConnectorEnv>,
     pub(crate) allow: Arc<Vec<HostPattern>>,
     engine: wasmtime::Engine,
-}
-
-/// The linked component, by the world it implements.
-#[derive(Clone)]
-pub(crate) enum WorldPre {
-    Address(AddressProviderPre<HostState>),
-    Siret(SiretProviderPre<HostState>),
-}
-
-impl WorldPre {
-    /// The capability `describe()` must declare for this world.
-    pub(crate) fn capability(&self) -> &'static str {
-        match self {
-            Self::Address(_) => "address",
-            Self::Siret(_) => "siret",
-        }
-    }
 }
 
 impl Loaded {
@@ -74,6 +60,68 @@ impl std::fmt::Debug for Loaded {
             .field("version", &self.version)
             .field("digest", &self.digest)
             .finish_non_exhaustive()
+    }
+}
+
+/// The worlds a component exports, each linked once at load time. A capability is
+/// served only when the component both declares it and exports its world.
+#[derive(Clone, Default)]
+pub(crate) struct Worlds {
+    pub(crate) address: Option<AddressProviderPre<HostState>>,
+    pub(crate) siret: Option<SiretProviderPre<HostState>>,
+    pub(crate) feedback: Option<FeedbackProviderPre<HostState>>,
+}
+
+impl Worlds {
+    fn link(pre: &wasmtime::component::InstancePre<HostState>) -> Self {
+        Self {
+            address: AddressProviderPre::new(pre.clone()).ok(),
+            siret: SiretProviderPre::new(pre.clone()).ok(),
+            feedback: FeedbackProviderPre::new(pre.clone()).ok(),
+        }
+    }
+
+    /// Capabilities (as `describe` names them) whose world is exported.
+    fn exported(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.address.is_some() {
+            out.push("address");
+        }
+        if self.siret.is_some() {
+            out.push("siret");
+        }
+        if self.feedback.is_some() {
+            out.push("feedback");
+        }
+        out
+    }
+
+    /// `meta.describe` through any exported world (every world exports `meta`).
+    async fn describe(
+        &self,
+        store: &mut wasmtime::Store<HostState>,
+    ) -> wasmtime::Result<
+        Option<crate::bindings::address::demarches::connector::types::ConnectorInfo>,
+    > {
+        if let Some(pre) = &self.address {
+            let inst = pre.instantiate_async(&mut *store).await?;
+            return Ok(Some(
+                inst.demarches_connector_meta().call_describe(store).await?,
+            ));
+        }
+        if let Some(pre) = &self.siret {
+            let inst = pre.instantiate_async(&mut *store).await?;
+            return Ok(Some(
+                inst.demarches_connector_meta().call_describe(store).await?,
+            ));
+        }
+        if let Some(pre) = &self.feedback {
+            let inst = pre.instantiate_async(&mut *store).await?;
+            return Ok(Some(
+                inst.demarches_connector_meta().call_describe(store).await?,
+            ));
+        }
+        Ok(None)
     }
 }
 
@@ -94,6 +142,8 @@ pub enum LoadError {
     NameMismatch { expected: String, got: String },
     #[error("does not declare the {0:?} capability")]
     MissingCapability(String),
+    #[error("exports no connector world the host knows ({0})")]
+    NoKnownWorld(String),
     #[error("requests host {0:?}, which the operator did not grant")]
     HostNotGranted(String),
     #[error("cannot read artifact: {0}")]
@@ -149,51 +199,37 @@ impl Loader {
         bytes: Arc<[u8]>,
     ) -> Result<Loaded, LoadError> {
         let digest = digest(&bytes);
-        let (component, compile_time) = self.compile(&digest, bytes).await?;
+        let (component, compile_time) = self.compile(&digest, bytes.clone()).await?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = match AddressProviderPre::new(pre.clone()) {
-            Ok(p) => WorldPre::Address(p),
-            Err(address) => match SiretProviderPre::new(pre) {
-                Ok(p) => WorldPre::Siret(p),
-                Err(siret) => {
-                    return Err(LoadError::Link(format!(
-                        "exports no known world (address-provider: {address:#}; siret-provider: {siret:#})"
-                    )));
-                }
-            },
-        };
+        let worlds = Worlds::link(&pre);
+        let exported = worlds.exported();
+        if exported.is_empty() {
+            return Err(LoadError::NoKnownWorld(
+                "address-provider, siret-provider, feedback-provider".into(),
+            ));
+        }
 
         let mut store = new_store(
             &self.engine,
             env.clone(),
             Arc::new(Vec::new()),
             "?".into(),
+            Arc::default(),
             DESCRIBE_BUDGET,
         );
-        let outcome = tokio::time::timeout(DESCRIBE_BUDGET + Duration::from_millis(50), async {
-            match &pre {
-                WorldPre::Address(p) => {
-                    let inst = p.instantiate_async(&mut store).await?;
-                    inst.demarches_connector_meta()
-                        .call_describe(&mut store)
-                        .await
-                }
-                WorldPre::Siret(p) => {
-                    let inst = p.instantiate_async(&mut store).await?;
-                    inst.demarches_connector_meta()
-                        .call_describe(&mut store)
-                        .await
-                }
-            }
-        })
+        let outcome = tokio::time::timeout(
+            DESCRIBE_BUDGET + Duration::from_millis(50),
+            worlds.describe(&mut store),
+        )
         .await;
         let info = match outcome {
             Err(_) => return Err(LoadError::Describe(CallError::Timeout)),
             Ok(Err(e)) => return Err(LoadError::Describe(classify(&e, store.data()))),
-            Ok(Ok(i)) => ConnectorInfo {
+            Ok(Ok(None)) => return Err(LoadError::NoKnownWorld(exported.join(", "))),
+            Ok(Ok(Some(i))) => ConnectorInfo {
                 name: i.name,
                 version: i.version,
                 capabilities: i.capabilities,
@@ -207,9 +243,12 @@ impl Loader {
                 got: info.name,
             });
         }
-        let capability = pre.capability();
-        if !info.capabilities.iter().any(|c| c == capability) {
-            return Err(LoadError::MissingCapability(capability.into()));
+        // Each exported world must be declared as a capability.
+        if let Some(missing) = exported
+            .iter()
+            .find(|c| !info.capabilities.iter().any(|d| d == *c))
+        {
+            return Err(LoadError::MissingCapability((*missing).into()));
         }
         let mut allow = Vec::new();
         for h in &info.requested_hosts {
@@ -225,7 +264,8 @@ impl Loader {
             info,
             loaded_at: SystemTime::now(),
             compile_time,
-            pre,
+            worlds,
+            bytes,
             env,
             allow: Arc::new(allow),
             engine: self.engine.clone(),

@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::wasm;
 use demarches_fakes::api_entreprise::{FakeApiEntreprise, Fault, token, valid_token};
-use demarches_plugins::{CallConfig, CallError, ConnectorError, Plugins, Policy};
+use demarches_plugins::{CallError, ConnectorError, DemarcheConfig, Plugins, Policy};
 use serde_json::Value;
 
 const NAME: &str = "api_entreprise";
@@ -43,11 +42,11 @@ async fn host(up: &FakeApiEntreprise, token: Option<&str>) -> Plugins {
     p
 }
 
-fn demarche(recipient: &str) -> CallConfig {
-    BTreeMap::from([
-        ("recipient".to_owned(), recipient.to_owned()),
-        ("object".to_owned(), "procedure_id: 42".to_owned()),
-    ])
+fn demarche(recipient: &str) -> DemarcheConfig {
+    DemarcheConfig::from_json(&serde_json::json!({
+        "recipient": recipient,
+        "object": "procedure_id: 42",
+    }))
 }
 
 fn raw(e: &demarches_plugins::Etablissement) -> Value {
@@ -72,10 +71,7 @@ async fn describes_itself_as_a_siret_connector() {
     assert!(
         matches!(
             e,
-            CallError::NotCapable {
-                capability: "address",
-                ..
-            }
+            CallError::Unsupported { ref capability, .. } if capability == "address"
         ),
         "{e:?}"
     );
@@ -87,7 +83,7 @@ async fn etablissement_and_entreprise_as_ds_stores_them() {
     let up = FakeApiEntreprise::start().await.unwrap();
     let p = host(&up, Some(&valid_token())).await;
     let e = p
-        .lookup_siret(NAME, SGG, demarche("55204944776279"))
+        .lookup_siret(NAME, &demarche("55204944776279"), SGG)
         .await
         .unwrap();
     assert_eq!(e.siret, SGG);
@@ -153,14 +149,14 @@ async fn etablissement_and_entreprise_as_ds_stores_them() {
 async fn recipient_defaults_when_the_service_is_the_entity_looked_up() {
     let up = FakeApiEntreprise::start().await.unwrap();
     let p = host(&up, Some(&valid_token())).await;
-    p.lookup_siret(NAME, SGG, demarche(SGG)).await.unwrap();
+    p.lookup_siret(NAME, &demarche(SGG), SGG).await.unwrap();
     assert!(
         up.requests()
             .iter()
             .all(|r| r.query["recipient"] == "13002526500013")
     );
     // No démarche config at all: the defaults still satisfy the API.
-    p.lookup_siret(NAME, SGG, CallConfig::new()).await.unwrap();
+    p.lookup_siret(NAME, &DemarcheConfig::default(), SGG).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,7 +164,7 @@ async fn sole_trader_closed_and_association() {
     let up = FakeApiEntreprise::start().await.unwrap();
     let p = host(&up, Some(&valid_token())).await;
     let e = p
-        .lookup_siret(NAME, "47846480300319", CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), "47846480300319")
         .await
         .unwrap();
     let ds = raw(&e);
@@ -177,7 +173,7 @@ async fn sole_trader_closed_and_association() {
     assert!(!e.raison_sociale.is_empty());
 
     let e = p
-        .lookup_siret(NAME, "35005144700018", CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), "35005144700018")
         .await
         .unwrap();
     assert!(!e.actif);
@@ -185,7 +181,7 @@ async fn sole_trader_closed_and_association() {
 
     // An association: the RNA number, then the open data look-up (404 here: kept out).
     let e = p
-        .lookup_siret(NAME, "77567227221138", CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), "77567227221138")
         .await
         .unwrap();
     assert_eq!(raw(&e)["association_rna"], "W751004076");
@@ -201,14 +197,14 @@ async fn unknown_siret_is_not_found() {
     let up = FakeApiEntreprise::start().await.unwrap();
     let p = host(&up, Some(&valid_token())).await;
     let e = p
-        .lookup_siret(NAME, "73282932000074", CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), "73282932000074")
         .await
         .unwrap_err();
     assert_eq!(e, CallError::Guest(ConnectorError::NotFound));
     assert!(!e.retryable());
     up.fail(SGG, Fault::NotFound);
     let e = p
-        .lookup_siret(NAME, SGG, CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), SGG)
         .await
         .unwrap_err();
     assert_eq!(e, CallError::Guest(ConnectorError::NotFound));
@@ -219,7 +215,7 @@ async fn malformed_siret_is_refused_before_any_call() {
     let up = FakeApiEntreprise::start().await.unwrap();
     let p = host(&up, Some(&valid_token())).await;
     let e = p
-        .lookup_siret(NAME, "1234", CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), "1234")
         .await
         .unwrap_err();
     assert!(
@@ -235,7 +231,7 @@ async fn unauthorized_token_and_missing_scope() {
     let p = host(&up, Some(&valid_token())).await;
     up.fail(SGG, Fault::Unauthorized);
     let e = p
-        .lookup_siret(NAME, SGG, CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), SGG)
         .await
         .unwrap_err();
     assert_eq!(e, CallError::Guest(ConnectorError::Unauthorized));
@@ -245,7 +241,7 @@ async fn unauthorized_token_and_missing_scope() {
     let up = FakeApiEntreprise::start().await.unwrap();
     let p = host(&up, Some(&token("valid_open_data_only").unwrap())).await;
     let e = p
-        .lookup_siret(NAME, SGG, CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), SGG)
         .await
         .unwrap_err();
     assert_eq!(e, CallError::Guest(ConnectorError::Unauthorized));
@@ -262,7 +258,7 @@ async fn blank_or_expired_token_never_calls() {
         let up = FakeApiEntreprise::start().await.unwrap();
         let p = host(&up, t.as_deref()).await;
         let e = p
-            .lookup_siret(NAME, SGG, CallConfig::new())
+            .lookup_siret(NAME, &DemarcheConfig::default(), SGG)
             .await
             .unwrap_err();
         assert_eq!(e, CallError::Guest(ConnectorError::Unauthorized), "{t:?}");
@@ -276,7 +272,7 @@ async fn malformed_json_is_unavailable() {
     let p = host(&up, Some(&valid_token())).await;
     up.fail(SGG, Fault::Malformed);
     let e = p
-        .lookup_siret(NAME, SGG, CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), SGG)
         .await
         .unwrap_err();
     assert_eq!(e, CallError::Guest(ConnectorError::Unavailable(None)));
@@ -290,7 +286,7 @@ async fn slow_upstream_times_out_within_budget() {
     up.fail(SGG, Fault::Hang(Duration::from_secs(5)));
     let t = Instant::now();
     let e = p
-        .lookup_siret(NAME, SGG, CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), SGG)
         .await
         .unwrap_err();
     let took = t.elapsed();
@@ -302,7 +298,7 @@ async fn slow_upstream_times_out_within_budget() {
     );
     // The host is fine afterwards.
     up.heal(SGG);
-    assert!(p.lookup_siret(NAME, SGG, CallConfig::new()).await.is_ok());
+    assert!(p.lookup_siret(NAME, &DemarcheConfig::default(), SGG).await.is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,7 +308,7 @@ async fn server_errors_and_rate_limit_are_retryable() {
     for status in [502, 503, 504] {
         up.fail(SGG, Fault::ServerError(status));
         let e = p
-            .lookup_siret(NAME, SGG, CallConfig::new())
+            .lookup_siret(NAME, &DemarcheConfig::default(), SGG)
             .await
             .unwrap_err();
         assert_eq!(
@@ -324,7 +320,7 @@ async fn server_errors_and_rate_limit_are_retryable() {
     }
     up.fail(SGG, Fault::RateLimited(30));
     let e = p
-        .lookup_siret(NAME, SGG, CallConfig::new())
+        .lookup_siret(NAME, &DemarcheConfig::default(), SGG)
         .await
         .unwrap_err();
     assert_eq!(e, CallError::Guest(ConnectorError::RateLimited(Some(30))));
@@ -332,7 +328,7 @@ async fn server_errors_and_rate_limit_are_retryable() {
     // The upstream is back: the same SIRET answers.
     up.heal(SGG);
     assert_eq!(
-        p.lookup_siret(NAME, SGG, CallConfig::new())
+        p.lookup_siret(NAME, &DemarcheConfig::default(), SGG)
             .await
             .unwrap()
             .siret,

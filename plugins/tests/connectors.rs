@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{FakeBan, wasm};
-use demarches_plugins::{CallError, ConnectorError, LoadError, Plugins, Policy, RegistryError};
+use demarches_plugins::{
+    CallError, ConnectorError, DemarcheConfig, FeedbackButton, LoadError, Plugins, Policy,
+    RegistryError,
+};
 
 /// Grants for the fake upstream: `ban` talks to it; `misbehave` copies under
 /// several names with their mode in config.
@@ -535,35 +538,222 @@ async fn watcher_loads_swaps_rejects_and_unloads() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Figures for the report (printed; run with --no-capture to see them).
+// ------------------------------------------------------------------ démarche config
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn call_overhead_figures() {
+async fn demarche_config_is_read_after_the_operator_grant() {
     let up = FakeBan::start().await;
-    let p = Plugins::new(policy(&up, "")).unwrap();
-    let t = Instant::now();
-    let r = p.load_bytes("echo", &wasm("misbehave")).await.unwrap();
-    let load = t.elapsed();
-    let n = 200;
-    let t = Instant::now();
-    for _ in 0..n {
-        p.search_address("echo", "x", 1).await.unwrap();
-    }
-    let per_call = t.elapsed() / n;
-    eprintln!(
-        "misbehave.wasm: compile {:?}, load (compile+link+describe) {load:?}, echo call {per_call:?} (fresh Store + instantiate + 1 host import)",
-        r.compile_time
+    let extra = misbehave("probe", "config", "", "colour = \"bleu\"");
+    let p = host(&up, &extra).await;
+    p.load_bytes("probe", &wasm("misbehave")).await.unwrap();
+    let demarche = DemarcheConfig::from_json(&serde_json::json!({
+        "colour": "rouge", "limit": 3, "label": "Mairie", "none": null
+    }));
+    let labels =
+        |r: Vec<demarches_plugins::Address>| r.into_iter().map(|a| a.label).collect::<Vec<_>>();
+    let q = "colour,limit,label,none";
+    // the operator's value wins; the démarche adds its own keys
+    assert_eq!(
+        labels(
+            p.search_address_for("probe", &demarche, q, 10)
+                .await
+                .unwrap()
+        ),
+        ["colour=bleu", "limit=3", "label=Mairie", "none=none"]
     );
-    let t = Instant::now();
-    p.load_bytes("ban", &wasm("ban")).await.unwrap();
-    eprintln!("ban.wasm: load {:?}", t.elapsed());
-    let t = Instant::now();
-    for _ in 0..50 {
-        p.search_address("ban", "20 avenue de Ségur Paris", 5)
+    // outside a démarche, only the grant
+    assert_eq!(
+        labels(p.search_address("probe", q, 10).await.unwrap()),
+        ["colour=bleu", "limit=none", "label=none", "none=none"]
+    );
+}
+
+// ------------------------------------------------------------------ MonAvis
+
+fn monavis_fixture(name: &str) -> String {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/monavis")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+async fn monavis_host() -> Plugins {
+    let p = Plugins::new(Policy::from_toml("[connectors.monavis]\n").unwrap()).unwrap();
+    let report = p.load_bytes("monavis", &wasm("monavis")).await.unwrap();
+    assert_eq!(report.version, "1.0.0");
+    let info = p.current("monavis").unwrap().info.clone();
+    assert_eq!(info.capabilities, ["feedback"]);
+    assert!(info.requested_hosts.is_empty());
+    assert!(
+        info.config_schema.contains("\"embed\""),
+        "{}",
+        info.config_schema
+    );
+    p
+}
+
+async fn button(p: &Plugins, embed: &str) -> Result<Option<FeedbackButton>, CallError> {
+    let config = DemarcheConfig::from_json(&serde_json::json!({ "embed": embed }));
+    p.monavis_button("monavis", &config, "42").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monavis_accepts_the_three_real_snippets_as_structured_buttons() {
+    let p = monavis_host().await;
+    let b = button(
+        &p,
+        &monavis_fixture("valid_1_jedonnemonavis_legacy_key_png.html"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        b,
+        FeedbackButton {
+            // DS's rendering on the confirmation page: nd_source=site
+            href: "https://jedonnemonavis.numerique.gouv.fr/Demarches/123456?&view-mode=formulaire-avis&nd_mode=en-ligne-enti%C3%A8rement&nd_source=site&key=cd4a872d4".into(),
+            image_url: "https://jedonnemonavis.numerique.gouv.fr/monavis-static/bouton-bleu.png".into(),
+            alt: "Je donne mon avis".into(),
+        }
+    );
+    let b = button(&p, &monavis_fixture("valid_2_voxusagers_svg.html"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        b.image_url,
+        "https://voxusagers.numerique.gouv.fr/static/bouton-bleu.svg"
+    );
+    let b = button(
+        &p,
+        &monavis_fixture("valid_3_jdma_current_button_param.html"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        b.href,
+        "https://jedonnemonavis.numerique.gouv.fr/Demarches/3639?button=4242"
+    );
+    // no embed code: no button, no error
+    assert_eq!(button(&p, "  ").await.unwrap(), None);
+    assert_eq!(
+        p.monavis_button("monavis", &DemarcheConfig::default(), "42")
             .await
-            .unwrap();
-    }
-    eprintln!(
-        "ban search via loopback fake: {:?} per call",
-        t.elapsed() / 50
+            .unwrap(),
+        None
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monavis_refuses_bad_snippets_with_french_messages() {
+    let p = monavis_host().await;
+    let cases = [
+        (
+            "invalid_1_plain_text.html",
+            "Le code MonAvis doit comporter un lien\nLe code MonAvis doit comporter une image",
+        ),
+        (
+            "invalid_2_foreign_http_image_only.html",
+            "Le code MonAvis doit comporter un lien\nLe code MonAvis contient une image avec un schéma d’URL non autorisé",
+        ),
+        (
+            "invalid_3_foreign_domain_link.html",
+            "Le code MonAvis contient un lien pointant vers un domaine invalide\nLe code MonAvis contient une image pointant vers un domaine invalide",
+        ),
+        (
+            "invalid_4_onerror_attribute.html",
+            "Le code MonAvis contient un attribut interdit : onerror\nLe code MonAvis contient une image pointant vers un domaine invalide",
+        ),
+        (
+            "invalid_5_javascript_scheme.html",
+            "Le code MonAvis contient un lien avec un schéma d’URL non autorisé",
+        ),
+        (
+            "invalid_6_script_element.html",
+            "Le code MonAvis contient une balise interdite : script",
+        ),
+        // DS accepts this one (unanchored regex); a strict validator must not
+        (
+            "quirk_accepted_by_ds_foreign_domain.html",
+            "Le code MonAvis contient un lien pointant vers un domaine invalide\nLe code MonAvis contient une image pointant vers un domaine invalide",
+        ),
+    ];
+    for (file, expected) in cases {
+        let err = button(&p, &monavis_fixture(file)).await.unwrap_err();
+        assert_eq!(
+            err,
+            CallError::Guest(ConnectorError::InvalidInput(expected.into())),
+            "{file}"
+        );
+        assert!(!err.retryable());
+    }
+    // a monavis connector is not an address connector
+    assert!(matches!(
+        p.search_address("monavis", "x", 1).await.unwrap_err(),
+        CallError::Unsupported { .. }
+    ));
+}
+
+// ------------------------------------------------------------------ rollback (files)
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_rollback_restores_the_previous_artifact_and_watchers_converge() {
+    use demarches_plugins::files;
+    let up = FakeBan::start().await;
+    let dir = std::env::temp_dir().join(format!(
+        "demarches-plugins-{}-{}",
+        std::process::id(),
+        line!()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // two nodes watching the same directory
+    let nodes = [
+        Plugins::new(policy(&up, "")).unwrap(),
+        Plugins::new(policy(&up, "")).unwrap(),
+    ];
+    assert!(matches!(
+        files::rollback(&dir, "ban").await.unwrap_err(),
+        files::RollbackError::NoPrevious(_)
+    ));
+    files::install(&dir, "ban", &wasm("ban")).await.unwrap();
+    let _w: Vec<_> = nodes.iter().map(|p| p.watch(&dir).unwrap()).collect();
+    let version = |p: &Plugins| p.current("ban").map(|l| l.version.clone());
+    let all = |v: &'static str| {
+        let nodes = &nodes;
+        move || nodes.iter().all(|p| version(p).as_deref() == Some(v))
+    };
+    eventually("v1 everywhere", all("1.0.0")).await;
+
+    // an operator drops v2 by hand (write + rename): the nodes keep v1 as previous
+    let tmp = dir.join("ban.tmp");
+    std::fs::write(&tmp, wasm("ban_v2")).unwrap();
+    std::fs::rename(&tmp, files::current_path(&dir, "ban")).unwrap();
+    eventually("v2 everywhere", all("2.0.0")).await;
+    eventually("previous kept", || {
+        std::fs::read(files::previous_path(&dir, "ban")).is_ok_and(|b| b == wasm("ban"))
+    })
+    .await;
+
+    // rollback: v1 is current again on every node, v2 becomes the previous
+    files::rollback(&dir, "ban").await.unwrap();
+    eventually("v1 back everywhere", all("1.0.0")).await;
+    assert_eq!(
+        std::fs::read(files::current_path(&dir, "ban")).unwrap(),
+        wasm("ban")
+    );
+    assert_eq!(
+        std::fs::read(files::previous_path(&dir, "ban")).unwrap(),
+        wasm("ban_v2")
+    );
+    let r = nodes[1]
+        .search_address("ban", "20 avenue de Ségur Paris", 5)
+        .await
+        .unwrap();
+    assert_eq!(r[0].label, "20 Avenue de Ségur 75007 Paris");
+    // a second rollback undoes the first
+    files::rollback(&dir, "ban").await.unwrap();
+    eventually("v2 again", all("2.0.0")).await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

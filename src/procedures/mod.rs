@@ -8,6 +8,8 @@
 pub mod annotations;
 pub mod closing;
 pub mod conditions;
+pub mod config_schema;
+pub mod connectors;
 pub mod creation;
 pub mod form_builder;
 pub mod instructeurs;

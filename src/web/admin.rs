@@ -5,6 +5,7 @@
 mod annotations;
 mod connecteurs;
 mod dashboard;
+mod demarche_connecteurs;
 mod form_builder;
 mod instructeurs;
 mod preview;
@@ -24,6 +25,10 @@ use crate::web::session::SessionUser;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(dashboard::home))
         .route("/admin/connecteurs", web::get().to(connecteurs::index))
+        .route(
+            "/admin/connecteurs/{name}/rollback",
+            web::post().to(connecteurs::rollback),
+        )
         .route("/admin/procedures", web::get().to(dashboard::index))
         .route("/admin/procedures/new", web::get().to(dashboard::new_form))
         .route("/admin/procedures/new", web::post().to(dashboard::create))
@@ -95,6 +100,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/procedures/{id}/annotations/{stable_id}/delete",
             web::post().to(annotations::delete),
+        )
+        .route(
+            "/admin/procedures/{id}/connecteurs",
+            web::get().to(demarche_connecteurs::index),
+        )
+        .route(
+            "/admin/procedures/{id}/connecteurs/{name}",
+            web::post().to(demarche_connecteurs::enable),
+        )
+        .route(
+            "/admin/procedures/{id}/connecteurs/{name}/disable",
+            web::post().to(demarche_connecteurs::disable),
+        )
+        .route(
+            "/admin/procedures/{id}/connecteurs/{name}/test",
+            web::post().to(demarche_connecteurs::test),
         )
         .route(
             "/admin/procedures/{id}/instructeurs",

@@ -1,17 +1,20 @@
 //! Small JSON endpoints behind the pages' progressive enhancements.
 //!
-//! `GET /api/adresses?q=…`: address suggestions from the `ban` connector (signed-in users
-//! only). The address champ stays a free text: when the connector is missing or its
+//! `GET /api/adresses?q=…[&procedure=<id>]`: address suggestions (signed-in users only)
+//! from the address connector enabled for that démarche, with its configuration, or the
+//! platform's `ban` connector when the request names no démarche or the démarche enables
+//! none. The address champ stays a free text: when the connector is missing or its
 //! upstream fails the answer is a 503 with a French message and the form keeps working.
 
 use actix_web::{HttpResponse, web};
-use demarches_plugins::{CallError, ConnectorError};
+use demarches_plugins::{CallError, ConnectorError, DemarcheConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::procedures::connectors;
 use crate::state::AppState;
 use crate::web::session::CurrentUser;
 
-/// The connector answering address searches.
+/// The platform's default address connector.
 pub const ADDRESS_CONNECTOR: &str = "ban";
 /// Fewer characters: no search (the BAN refuses them too).
 pub const MIN_QUERY_CHARS: usize = 3;
@@ -29,6 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct AddressQuery {
     #[serde(default)]
     q: String,
+    /// The démarche of the form asking.
+    procedure: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -62,9 +67,16 @@ async fn adresses(
     if !(MIN_QUERY_CHARS..=MAX_QUERY_CHARS).contains(&chars) {
         return json(StatusCode::OK, &Vec::<Suggestion>::new());
     }
+    let (connector, config) = match address_connector(&state, query.procedure).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the démarche's connectors");
+            (ADDRESS_CONNECTOR.to_owned(), DemarcheConfig::default())
+        }
+    };
     match state
         .plugins
-        .search_address(ADDRESS_CONNECTOR, q, SUGGESTIONS)
+        .search_address_for(&connector, &config, q, SUGGESTIONS)
         .await
     {
         Ok(addresses) => {
@@ -85,7 +97,7 @@ async fn adresses(
             json(StatusCode::OK, &Vec::<Suggestion>::new())
         }
         Err(e) => {
-            tracing::warn!(connector = ADDRESS_CONNECTOR, error = %e, retryable = e.retryable(),
+            tracing::warn!(connector = %connector, error = %e, retryable = e.retryable(),
                 "address search failed");
             json(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -93,4 +105,18 @@ async fn adresses(
             )
         }
     }
+}
+
+/// The address connector of the démarche (and its configuration), or the platform's.
+async fn address_connector(
+    state: &AppState,
+    procedure: Option<i64>,
+) -> Result<(String, DemarcheConfig), sqlx::Error> {
+    if let Some(id) = procedure {
+        let mut conn = state.db.acquire().await?;
+        if let Some(c) = connectors::enabled_for(&mut conn, id, "address").await? {
+            return Ok((c.name.clone(), c.demarche_config()));
+        }
+    }
+    Ok((ADDRESS_CONNECTOR.to_owned(), DemarcheConfig::default()))
 }

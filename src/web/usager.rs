@@ -792,6 +792,34 @@ struct DossierPage {
     explanation: &'static str,
     identity: Option<IndividualRow>,
     items: Vec<SummaryItem>,
+    /// "Je donne mon avis", when the démarche enables a feedback connector.
+    monavis: Option<demarches_plugins::FeedbackButton>,
+}
+
+/// The MonAvis button of a démarche, from its enabled `feedback` connector. Any failure
+/// (no connector, refused configuration, connector down) only hides the button.
+async fn feedback_button(
+    state: &AppState,
+    procedure_id: i64,
+) -> Option<demarches_plugins::FeedbackButton> {
+    let mut conn = state.db.acquire().await.ok()?;
+    let enabled = crate::procedures::connectors::enabled_for(&mut conn, procedure_id, "feedback")
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot read the démarche's connectors"))
+        .ok()??;
+    drop(conn);
+    state
+        .plugins
+        .monavis_button(
+            &enabled.name,
+            &enabled.demarche_config(),
+            &procedure_id.to_string(),
+        )
+        .await
+        .inspect_err(|e| {
+            tracing::warn!(connector = %enabled.name, procedure_id, error = %e, "no MonAvis button")
+        })
+        .ok()?
 }
 
 fn explanation(etat: Etat) -> &'static str {
@@ -847,6 +875,7 @@ async fn show(
             &FileView::of_dossier(&state, dossier.id).await?,
         ),
         identity,
+        monavis: feedback_button(&state, dossier.procedure_id).await,
         dossier,
     })
 }

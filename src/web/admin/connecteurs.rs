@@ -1,14 +1,18 @@
-//! `/admin/connecteurs`: the WASM connectors this node runs (read-only), from
-//! `Plugins::status()` and the loaded versions' `describe()`.
+//! `/admin/connecteurs`: the WASM connectors this node runs, from `Plugins::status()`
+//! and the loaded versions' `describe()`, with a rollback button where the plugins
+//! directory keeps a previous artifact (`<name>.wasm.previous`): the rollback is a file
+//! operation in the watched directory, so every node converges on it.
 
 use actix_web::HttpResponse;
 use actix_web::web;
 use askama::Template;
 use time::OffsetDateTime;
 
+use super::NoFields;
 use crate::state::AppState;
+use crate::web::csrf::CsrfForm;
 use crate::web::error::AppResult;
-use crate::web::page::{Page, render};
+use crate::web::page::{FlashKind, Page, redirect_with, render};
 use crate::web::session::AdministrateurUser;
 
 /// Characters of a sha256 shown.
@@ -23,6 +27,8 @@ pub(super) struct ConnectorRow {
     capabilities: Vec<String>,
     requested_hosts: Vec<String>,
     rejection: Option<RejectionRow>,
+    /// `<name>.wasm.previous` exists: a rollback is possible.
+    can_roll_back: bool,
 }
 
 /// The last refused artifact of a connector.
@@ -60,6 +66,7 @@ pub(super) async fn index(
     page: Page,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
+    let dir = &state.config.plugins.dir;
     let connectors = state
         .plugins
         .status()
@@ -80,6 +87,7 @@ pub(super) async fn index(
                     reason: r.reason,
                     at: when(r.at),
                 }),
+                can_roll_back: demarches_plugins::files::previous_path(dir, &s.name).is_file(),
                 name: s.name,
             }
         })
@@ -89,4 +97,49 @@ pub(super) async fn index(
         connectors,
         dir: state.config.plugins.dir.display().to_string(),
     })
+}
+
+pub(super) async fn rollback(
+    _admin: AdministrateurUser,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<HttpResponse> {
+    use demarches_plugins::files::{self, RollbackError};
+    let dir = &state.config.plugins.dir;
+    let message = match files::rollback(dir, &name).await {
+        Ok(_) => {
+            // This node converges now; the others through their watcher.
+            state.plugins.reconcile_dir(dir).await;
+            let version = state
+                .plugins
+                .current(&name)
+                .map(|l| l.version.clone())
+                .unwrap_or_else(|| "?".into());
+            (
+                FlashKind::Success,
+                format!("La version précédente de « {name} » est remise en service : {version}."),
+            )
+        }
+        Err(RollbackError::NoPrevious(_)) | Err(RollbackError::BadName(_)) => (
+            FlashKind::Error,
+            format!(
+                "Aucune version précédente de « {name} » n’est conservée dans le dossier des connecteurs."
+            ),
+        ),
+        Err(RollbackError::NoCurrent(_)) => (
+            FlashKind::Error,
+            format!("« {name} » n’a pas d’artefact en service à remplacer."),
+        ),
+        Err(RollbackError::Io(e)) => {
+            tracing::error!(connector = %name, error = %e, "rollback failed");
+            (
+                FlashKind::Error,
+                format!(
+                    "Le retour à la version précédente de « {name} » a échoué : le dossier des connecteurs n’est pas accessible en écriture."
+                ),
+            )
+        }
+    };
+    Ok(redirect_with("/admin/connecteurs", message.0, &message.1))
 }

@@ -325,6 +325,9 @@
   Array.prototype.forEach.call(document.querySelectorAll("input[data-autocomplete]"), function (input) {
     if (!window.fetch || !window.JSON) { return; }
     var url = input.getAttribute("data-autocomplete");
+    // The démarche of the form: its enabled address connector answers.
+    var owner = input.closest ? input.closest("[data-procedure]") : null;
+    var scope = owner ? "&procedure=" + encodeURIComponent(owner.getAttribute("data-procedure")) : "";
     var listId = input.id + "-suggestions";
     var list = document.createElement("ul");
     list.id = listId;
@@ -393,7 +396,7 @@
       var q = input.value.trim();
       if (q.length < 3) { close(); status.textContent = ""; return; }
       var mine = ++seq;
-      fetch(url + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      fetch(url + "?q=" + encodeURIComponent(q) + scope, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (res) {
           if (res.status === 503) {
             return res.json().then(function (body) { return Promise.reject(body && body.error); });
