@@ -10,7 +10,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use crate::bindings::address::demarches::connector::types::ConnectorError as WitError;
 use crate::engine::TICK;
 use crate::host_impl::{ConnectorEnv, HostState};
-use crate::loader::Loaded;
+use crate::loader::{Loaded, WorldPre};
 use crate::policy::HostPattern;
 
 /// Error a connector reports about its own work (WIT `connector-error`).
@@ -65,6 +65,8 @@ pub enum CallError {
     DeniedHost(String),
     #[error("connector unavailable: {0}")]
     Unavailable(String),
+    #[error("connector {0} does not provide {1}")]
+    Unsupported(String, &'static str),
     #[error(transparent)]
     Guest(#[from] ConnectorError),
 }
@@ -75,7 +77,9 @@ impl CallError {
         match self {
             Self::Timeout | Self::Unavailable(_) | Self::NotLoaded(_) => true,
             Self::Guest(g) => g.retryable(),
-            Self::Trap(_) | Self::MemoryLimit | Self::DeniedHost(_) => false,
+            Self::Trap(_) | Self::MemoryLimit | Self::DeniedHost(_) | Self::Unsupported(..) => {
+                false
+            }
         }
     }
 }
@@ -146,7 +150,9 @@ pub(crate) async fn search_address(
         loaded.version.clone(),
         remaining,
     );
-    let pre = loaded.pre.clone();
+    let WorldPre::Address(pre) = loaded.pre.clone() else {
+        return Err(CallError::Unsupported(env.name.clone(), "address"));
+    };
     let outcome = tokio::time::timeout(remaining + GRACE, async {
         let inst = pre.instantiate_async(&mut store).await?;
         inst.demarches_connector_address()

@@ -7,12 +7,14 @@
 //! - [`loader`]: bytes → validated [`Loaded`];
 //! - [`registry`]: name → current / previous version, swap and rollback;
 //! - [`call`]: one fresh Store per call, limits, error taxonomy;
+//! - [`identity`]: the `identity` calls (FranceConnect);
 //! - [`watch`]: plugins directory watcher;
 //! - [`policy`]: operator grants (`config/connectors.toml`).
 pub mod bindings;
 pub mod call;
 pub mod engine;
 pub mod host_impl;
+pub mod identity;
 pub mod loader;
 pub mod policy;
 pub mod registry;
@@ -23,6 +25,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub use call::{Address, CallError, ConnectorError};
+pub use identity::{AuthorizeRequest, CallbackRequest, Person};
 pub use loader::{ConnectorInfo, LoadError, Loaded};
 pub use policy::{Grant, Policy};
 pub use registry::{ConnectorStatus, RegistryError, Rejection};
@@ -242,6 +245,48 @@ impl Plugins {
             .current(connector)
             .ok_or_else(|| CallError::NotLoaded(connector.into()))?;
         call::search_address(&loaded, query, limit).await
+    }
+
+    fn loaded(&self, connector: &str) -> Result<Arc<Loaded>, CallError> {
+        self.inner
+            .registry
+            .current(connector)
+            .ok_or_else(|| CallError::NotLoaded(connector.into()))
+    }
+
+    /// `identity.authorize-url` on connector `connector`.
+    pub async fn authorize_url(
+        &self,
+        connector: &str,
+        req: AuthorizeRequest,
+    ) -> Result<String, CallError> {
+        identity::authorize_url(&self.loaded(connector)?, req).await
+    }
+
+    /// `identity.exchange-code`: token, id_token validation and userinfo.
+    pub async fn exchange_code(
+        &self,
+        connector: &str,
+        req: CallbackRequest,
+    ) -> Result<Person, CallError> {
+        identity::exchange_code(&self.loaded(connector)?, req).await
+    }
+
+    /// `identity.logout-url` on connector `connector`.
+    pub async fn logout_url(
+        &self,
+        connector: &str,
+        id_token_hint: &str,
+        post_logout_redirect_uri: &str,
+        state: &str,
+    ) -> Result<String, CallError> {
+        identity::logout_url(
+            &self.loaded(connector)?,
+            id_token_hint,
+            post_logout_redirect_uri,
+            state,
+        )
+        .await
     }
 }
 

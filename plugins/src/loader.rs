@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 
 use crate::bindings::address::{AddressProvider, AddressProviderPre};
+use crate::bindings::identity::IdentityProviderPre;
 use crate::call::{CallError, classify, new_store};
 use crate::host_impl::{ConnectorEnv, HostState};
 use crate::policy::HostPattern;
@@ -36,10 +37,59 @@ pub struct Loaded {
     pub loaded_at: SystemTime,
     /// Compile time, zero when the digest was already compiled.
     pub compile_time: Duration,
-    pub(crate) pre: AddressProviderPre<HostState>,
+    pub(crate) pre: WorldPre,
     pub(crate) env: Arc<ConnectorEnv>,
     pub(crate) allow: Arc<Vec<HostPattern>>,
     engine: wasmtime::Engine,
+}
+
+/// The world a connector exports, linked and ready to instantiate.
+#[derive(Clone)]
+pub(crate) enum WorldPre {
+    Address(AddressProviderPre<HostState>),
+    Identity(IdentityProviderPre<HostState>),
+}
+
+impl WorldPre {
+    /// Types `pre` by the world its exports match: address, then identity.
+    fn new(pre: wasmtime::component::InstancePre<HostState>) -> Result<Self, LoadError> {
+        let address = match AddressProviderPre::new(pre.clone()) {
+            Ok(p) => return Ok(Self::Address(p)),
+            Err(e) => e,
+        };
+        let identity = match IdentityProviderPre::new(pre) {
+            Ok(p) => return Ok(Self::Identity(p)),
+            Err(e) => e,
+        };
+        Err(LoadError::Link(format!(
+            "exports no known world (address-provider: {address:#}; identity-provider: {identity:#})"
+        )))
+    }
+
+    /// The capability `describe()` must declare for this world.
+    fn capability(&self) -> &'static str {
+        match self {
+            Self::Address(_) => "address",
+            Self::Identity(_) => "identity",
+        }
+    }
+
+    async fn describe(
+        &self,
+        store: &mut wasmtime::Store<HostState>,
+    ) -> wasmtime::Result<crate::bindings::address::demarches::connector::types::ConnectorInfo>
+    {
+        match self {
+            Self::Address(pre) => {
+                let inst = pre.instantiate_async(&mut *store).await?;
+                inst.demarches_connector_meta().call_describe(store).await
+            }
+            Self::Identity(pre) => {
+                let inst = pre.instantiate_async(&mut *store).await?;
+                inst.demarches_connector_meta().call_describe(store).await
+            }
+        }
+    }
 }
 
 impl Loaded {
@@ -95,6 +145,7 @@ impl Loader {
     pub(crate) fn new(engine: wasmtime::Engine) -> anyhow::Result<Self> {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        // the `host` imports, shared by every world (see bindings.rs)
         AddressProvider::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         Ok(Self {
             engine,
@@ -135,7 +186,7 @@ impl Loader {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = AddressProviderPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = WorldPre::new(pre)?;
 
         let mut store = new_store(
             &self.engine,
@@ -144,12 +195,10 @@ impl Loader {
             "?".into(),
             DESCRIBE_BUDGET,
         );
-        let outcome = tokio::time::timeout(DESCRIBE_BUDGET + Duration::from_millis(50), async {
-            let inst = pre.instantiate_async(&mut store).await?;
-            inst.demarches_connector_meta()
-                .call_describe(&mut store)
-                .await
-        })
+        let outcome = tokio::time::timeout(
+            DESCRIBE_BUDGET + Duration::from_millis(50),
+            pre.describe(&mut store),
+        )
         .await;
         let info = match outcome {
             Err(_) => return Err(LoadError::Describe(CallError::Timeout)),
@@ -168,8 +217,9 @@ impl Loader {
                 got: info.name,
             });
         }
-        if !info.capabilities.iter().any(|c| c == "address") {
-            return Err(LoadError::MissingCapability("address".into()));
+        let capability = pre.capability();
+        if !info.capabilities.iter().any(|c| c == capability) {
+            return Err(LoadError::MissingCapability(capability.into()));
         }
         let mut allow = Vec::new();
         for h in &info.requested_hosts {
