@@ -143,7 +143,10 @@ async fn authorize_url_carries_what_franceconnect_v2_requires() {
         .authorize_url("france_connect", authorize_request())
         .await
         .unwrap();
-    assert!(url.starts_with(&format!("{}/authorize?", fc.issuer())), "{url}");
+    assert!(
+        url.starts_with(&format!("{}/authorize?", fc.issuer())),
+        "{url}"
+    );
     let q = query_of(&url);
     assert_eq!(q["response_type"], "code");
     assert_eq!(q["client_id"], CLIENT_ID);
@@ -169,7 +172,10 @@ async fn full_flow_returns_the_verified_identity_and_a_logout_url() {
     let p = host(&fc).await;
     let started = Instant::now();
     let person = sign_in(&p).await.unwrap();
-    eprintln!("exchange-code (token + jwks + userinfo) in {:?}", started.elapsed());
+    eprintln!(
+        "exchange-code (token + jwks + userinfo) in {:?}",
+        started.elapsed()
+    );
     assert_eq!(person.given_name, "Angela Claire Louise");
     assert_eq!(person.family_name, "DUBOIS");
     assert_eq!(person.gender.as_deref(), Some("female"));

@@ -567,8 +567,7 @@ async fn token(s: &Shared, req: &Request) -> Response {
     let f = req.form();
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
     let mut st = lock(&s.state);
-    if get("client_id") != st.client.client_id || get("client_secret") != st.client.client_secret
-    {
+    if get("client_id") != st.client.client_id || get("client_secret") != st.client.client_secret {
         return oauth_error(401, "invalid_client", "client authentication failed");
     }
     if get("grant_type") != "authorization_code" {

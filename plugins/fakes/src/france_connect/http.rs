@@ -19,12 +19,10 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn param(&self, k: &str) -> Option<&str> {
-        self.query.get(k).map(String::as_str)
-    }
-
     pub fn header(&self, k: &str) -> Option<&str> {
-        self.headers.get(&k.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&k.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     /// The body as `application/x-www-form-urlencoded` pairs.
