@@ -104,6 +104,10 @@ impl Default for GeoConfig {
 pub struct PluginsConfig {
     pub dir: PathBuf,
     pub grants: PathBuf,
+    /// Development and demo only: a loopback address (`127.0.0.1:8091`) where `serve`
+    /// starts a fake FranceConnect and points the `france_connect` grant at it, so the
+    /// demo signs in with FranceConnect offline. Empty: off. Refused in production.
+    pub fake_france_connect: String,
 }
 
 impl Default for PluginsConfig {
@@ -111,6 +115,7 @@ impl Default for PluginsConfig {
         PluginsConfig {
             dir: PathBuf::from("var/plugins"),
             grants: PathBuf::from("config/connectors.toml"),
+            fake_france_connect: String::new(),
         }
     }
 }
@@ -211,6 +216,11 @@ impl Config {
             if !self.security.secure_cookies {
                 return Err(ConfigError::Production(
                     "security.secure_cookies must be true",
+                ));
+            }
+            if !self.plugins.fake_france_connect.is_empty() {
+                return Err(ConfigError::Production(
+                    "plugins.fake_france_connect must be empty (no fake identity provider)",
                 ));
             }
         }

@@ -172,7 +172,15 @@ pub fn summary(config: &Config, demo: &Demo) -> String {
         "Démarche de démonstration {state} (n° {id}) :\n  {link}\n\n\
          Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :\n  \
          administrateur  {ADMIN}\n  instructeur     {INSTRUCTEUR}\n  usager          {USAGER}\n\n\
-         Connexion : {sign_in}\n{mails}",
+         Connexion : {sign_in}\n{france_connect}{mails}",
+        france_connect = if config.plugins.fake_france_connect.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "FranceConnect (fournisseur d’identité factice sur {}, avec {}) :                  « S’identifier avec FranceConnect » connecte Angela DUBOIS\n",
+                config.plugins.fake_france_connect, "var/plugins/france_connect.wasm"
+            )
+        },
         state = if demo.created {
             "créée"
         } else {

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod france_connect;
 pub mod geo;
 pub mod jobs;
 pub mod mail;

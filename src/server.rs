@@ -59,7 +59,11 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         config.actors.max_dossier_actors,
     );
     let storage = Arc::new(crate::storage::LocalStorage::new(&config.storage.dir));
-    let (plugins, plugins_watch) = start_plugins(&config.plugins)?;
+    let fake = start_fake_france_connect(&config);
+    let (plugins, plugins_watch) = start_plugins(
+        &config.plugins,
+        fake.as_ref().map(|(_, grant)| grant.clone()),
+    )?;
     let state = AppState {
         db,
         config,
@@ -70,6 +74,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         storage,
         plugins,
         plugins_watch,
+        fake_france_connect: fake.map(|(fake, _)| Arc::new(fake)),
     };
     spawn_bus_pump(&state);
     Ok(state)
@@ -80,6 +85,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
 /// artifact, only logs: the platform runs without (that) connector. Call within a runtime.
 fn start_plugins(
     config: &crate::config::PluginsConfig,
+    france_connect: Option<demarches_plugins::Grant>,
 ) -> anyhow::Result<(
     demarches_plugins::Plugins,
     Option<Arc<demarches_plugins::DirWatcher>>,
@@ -93,6 +99,12 @@ fn start_plugins(
             demarches_plugins::Policy::default()
         }
     };
+    let mut policy = policy;
+    if let Some(grant) = france_connect {
+        policy
+            .connectors
+            .insert(crate::france_connect::CONNECTOR.to_owned(), grant);
+    }
     let plugins = demarches_plugins::Plugins::new(policy)?;
     if !config.dir.is_dir() {
         tracing::info!(dir = %config.dir.display(), "no plugins directory: running without connectors");
@@ -110,6 +122,55 @@ fn start_plugins(
             Ok((plugins, None))
         }
     }
+}
+
+/// Development and demo (`plugins.fake_france_connect`, refused in production): a fake
+/// FranceConnect on that loopback address, with this platform's callback and home page
+/// registered, and the `france_connect` grant that points the connector at it. A busy
+/// port only logs: the platform runs without it.
+fn start_fake_france_connect(
+    config: &crate::config::Config,
+) -> Option<(
+    demarches_fakes::france_connect::FakeFranceConnect,
+    demarches_plugins::Grant,
+)> {
+    use demarches_fakes::france_connect::{CLIENT_ID, CLIENT_SECRET, Client, FakeFranceConnect};
+    let address = config.plugins.fake_france_connect.trim();
+    if address.is_empty() || config.is_production() {
+        return None;
+    }
+    let started = address
+        .parse()
+        .map_err(|e| format!("{e}"))
+        .and_then(|addr| {
+            FakeFranceConnect::start_at(addr, Client::default()).map_err(|e| format!("{e}"))
+        });
+    let fake = match started {
+        Ok(fake) => fake,
+        Err(e) => {
+            tracing::warn!(%address, error = %e, "fake FranceConnect not started");
+            return None;
+        }
+    };
+    fake.add_redirect_uri(&config.url(crate::web::france_connect::CALLBACK));
+    fake.add_post_logout_redirect_uri(&config.url("/"));
+    let grant = demarches_plugins::Grant {
+        allowed_hosts: vec![fake.authority()],
+        allow_http: true,
+        allow_loopback: true,
+        timeout_ms: 5000,
+        config: [
+            ("base_url", fake.issuer()),
+            ("client_id", CLIENT_ID.to_owned()),
+            ("client_secret", CLIENT_SECRET.to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+        ..demarches_plugins::Grant::default()
+    };
+    tracing::info!(issuer = %fake.issuer(), "fake FranceConnect started (development)");
+    Some((fake, grant))
 }
 
 /// Routes bus events to this node's actors: live pages of groupes, stale dossier caches,

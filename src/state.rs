@@ -26,4 +26,7 @@ pub struct AppState {
     /// Keeps the plugins directory watched while the state lives (none when the directory
     /// is missing).
     pub plugins_watch: Option<Arc<demarches_plugins::DirWatcher>>,
+    /// Development and demo: the fake FranceConnect `serve` started
+    /// (`plugins.fake_france_connect`), kept running while the state lives.
+    pub fake_france_connect: Option<Arc<demarches_fakes::france_connect::FakeFranceConnect>>,
 }

@@ -320,6 +320,7 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         None
     };
     let files = FileView::of_dossier(state, dossier.id).await?;
+    let fc = france_connect_identity(state, dossier).await?;
     Ok(FormView::stored(
         dossier.for_individual,
         &defs,
@@ -328,7 +329,19 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         individual.as_ref(),
         &state.geo,
     )
-    .with_files(&files))
+    .with_files(&files)
+    .with_france_connect(fc.as_ref()))
+}
+
+/// The FranceConnect identity of the owner of a dossier for individuals.
+async fn france_connect_identity(
+    state: &AppState,
+    dossier: &OwnedDossier,
+) -> AppResult<Option<crate::france_connect::Identity>> {
+    if !dossier.for_individual {
+        return Ok(None);
+    }
+    Ok(crate::france_connect::identity_of_dossier(&state.db, dossier.id).await?)
 }
 
 fn form_page(
@@ -451,10 +464,16 @@ async fn save(
     mode: Mode,
 ) -> AppResult<HttpResponse> {
     let dossier = owned(state, id, user).await?;
+    let fc = france_connect_identity(state, &dossier).await?;
+    let mut save_form = raw.save_form(dossier.for_individual);
+    if let Some(fc) = &fc {
+        // the identity FranceConnect transmitted, whatever the form says
+        save_form.individual = Some(fc.individual());
+    }
     let act = Act {
         author: author(user),
         expected_version: None,
-        command: Command::Save(raw.save_form(dossier.for_individual)),
+        command: Command::Save(save_form),
     };
     let result = state.registry.send(dossier.id, act).await;
     let defs = revision(state, dossier.revision_id).await?;
@@ -504,7 +523,8 @@ async fn save(
         &errors,
         &state.geo,
     )
-    .with_files(&files);
+    .with_files(&files)
+    .with_france_connect(fc.as_ref());
     let mut view = form_page(page, dossier, mode, form, &state.config.storage);
     view.errors = errors;
     view.alert = alert;
@@ -703,6 +723,8 @@ struct DossierPage {
     badge: &'static str,
     explanation: &'static str,
     identity: Option<IndividualRow>,
+    /// The identity was transmitted by FranceConnect.
+    france_connect: bool,
     items: Vec<SummaryItem>,
 }
 
@@ -746,7 +768,9 @@ async fn show(
     } else {
         None
     };
+    let france_connect = france_connect_identity(&state, &dossier).await?.is_some();
     render(&DossierPage {
+        france_connect,
         page,
         badge: badge_class(dossier.state),
         explanation: explanation(dossier.state),

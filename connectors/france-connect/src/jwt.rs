@@ -54,7 +54,8 @@ fn b64(s: &str, what: &str) -> Result<Vec<u8>, String> {
 /// Splits and decodes `header.payload.signature`.
 pub fn parse(token: &str) -> Result<Unverified<'_>, String> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err("not a compact JWS (three parts expected)".into());
     };

@@ -29,7 +29,6 @@ pub use address::exports::demarches::connector::address::{Address, Guest as Addr
 pub use address::exports::demarches::connector::meta::Guest as MetaGuest;
 pub use host::FetchError;
 
-
 /// `host:port` (or `host`) of an absolute http(s) URL, as declared in
 /// `requested-hosts`. None for anything that is not `scheme://authority/…`.
 pub fn authority(url: &str) -> Option<&str> {
