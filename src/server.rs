@@ -140,7 +140,7 @@ fn start_fake_france_connect(
         return None;
     }
     let started = address
-        .parse()
+        .parse::<SocketAddr>()
         .map_err(|e| format!("{e}"))
         .and_then(|addr| {
             FakeFranceConnect::start_at(addr, Client::default()).map_err(|e| format!("{e}"))

@@ -44,12 +44,15 @@ fn wasm(name: &str) -> Vec<u8> {
 struct Setup {
     app: TestApp,
     fc: FakeFranceConnect,
-    dir: PathBuf,
+    _dir: TempDir,
 }
 
-impl Drop for Setup {
+/// The plugins directory and grants of a test, removed at the end.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -96,7 +99,11 @@ async fn setup() -> Setup {
     fc.add_redirect_uri(&format!("{}{CALLBACK}", app.base));
     fc.add_post_logout_redirect_uri(&format!("{}/", app.base));
     wait_for_button(&app).await;
-    Setup { app, fc, dir }
+    Setup {
+        app,
+        fc,
+        _dir: TempDir(dir),
+    }
 }
 
 /// Waits until the sign-in page offers FranceConnect (the watcher loads the connector
@@ -300,7 +307,7 @@ async fn refusals_of_the_connector_keep_the_usager_signed_out_with_a_message() {
 async fn franceconnect_down_leaves_password_sign_in_working() {
     let s = setup().await;
     s.app.account("camille.durand@example.fr", &[]).await;
-    let Setup { app, fc, dir } = s;
+    let Setup { app, fc, _dir } = s;
     drop(fc); // the upstream is gone
     let browser = app.browser();
     let page = france_connect(&browser).await;
@@ -310,7 +317,6 @@ async fn franceconnect_down_leaves_password_sign_in_working() {
         .sign_in("camille.durand@example.fr", TEST_PASSWORD)
         .await;
     assert_eq!(landed.status, 200);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
@@ -413,8 +419,8 @@ async fn the_identity_of_a_dossier_comes_from_franceconnect_and_cannot_be_edited
     assert!(form.field("nom").is_none(), "no identity input to edit");
 
     // a crafted form cannot change it: the identity stays FranceConnect's
-    let nom = &procedure.champ("Nom du projet").stable_id;
-    let structure = &procedure.champ("Type de structure").stable_id;
+    let nom = format!("champ_{}", procedure.champ("Nom du projet").stable_id);
+    let structure = format!("champ_{}", procedure.champ("Type de structure").stable_id);
     let deposited = browser
         .submit_with_button(
             &form,
@@ -423,8 +429,8 @@ async fn the_identity_of_a_dossier_comes_from_franceconnect_and_cannot_be_edited
                 ("civilite", "M."),
                 ("nom", "Pirate"),
                 ("prenom", "Jack"),
-                (&format!("champ_{nom}"), "Jardins partagés"),
-                (&format!("champ_{structure}"), "Association"),
+                (nom.as_str(), "Jardins partagés"),
+                (structure.as_str(), "Association"),
             ],
             Some(("action", "submit")),
         )
@@ -495,5 +501,5 @@ async fn chromium_signs_in_with_franceconnect_and_starts_a_prefilled_dossier() {
     assert!(text.contains("DUBOIS"), "{text}");
     assert!(text.contains("Angela Claire Louise"), "{text}");
     assert_eq!(s.fc.authorize_requests().len(), 1);
-    let _ = chrome.client.close().await;
+    let _ = chrome.client.clone().close().await;
 }
