@@ -109,6 +109,10 @@ pub struct PluginsConfig {
     /// Start the loopback fake of API Entreprise (crate `demarches-fakes`) and point the
     /// `api_entreprise` grant at it, so the demo works offline. Refused in production.
     pub fake_upstreams: bool,
+    /// Development and demo only: a loopback address (`127.0.0.1:8091`) where `serve`
+    /// starts a fake FranceConnect and points the `france_connect` grant at it, so the
+    /// demo signs in with FranceConnect offline. Empty: off. Refused in production.
+    pub fake_france_connect: String,
 }
 
 impl Default for PluginsConfig {
@@ -117,6 +121,7 @@ impl Default for PluginsConfig {
             dir: PathBuf::from("var/plugins"),
             grants: PathBuf::from("config/connectors.toml"),
             fake_upstreams: false,
+            fake_france_connect: String::new(),
         }
     }
 }
@@ -234,6 +239,11 @@ impl Config {
             if self.plugins.fake_upstreams {
                 return Err(ConfigError::Production(
                     "plugins.fake_upstreams must be false (fakes are for the demo and tests)",
+                ));
+            }
+            if !self.plugins.fake_france_connect.is_empty() {
+                return Err(ConfigError::Production(
+                    "plugins.fake_france_connect must be empty (no fake identity provider)",
                 ));
             }
         }

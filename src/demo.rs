@@ -198,7 +198,15 @@ pub fn summary(config: &Config, demo: &Demo) -> String {
          administrateur  {ADMIN}\n  instructeur     {INSTRUCTEUR}\n  usager          {USAGER}\n\n\
          Connexion : {sign_in}\n\
          SIRET de démonstration (API Entreprise simulée avec plugins.fake_upstreams) : \
-         {DEMO_SIRET}\n{mails}",
+         {DEMO_SIRET}\n{france_connect}{mails}",
+        france_connect = if config.plugins.fake_france_connect.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "FranceConnect (fournisseur d’identité factice sur {}, avec {}) :\n  « S’identifier avec FranceConnect » connecte Angela DUBOIS\n",
+                config.plugins.fake_france_connect, "var/plugins/france_connect.wasm"
+            )
+        },
         state = if demo.created {
             "créée"
         } else {

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod external;
+pub mod france_connect;
 pub mod geo;
 pub mod jobs;
 pub mod mail;

@@ -60,7 +60,11 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         config.actors.max_dossier_actors,
     );
     let storage = Arc::new(crate::storage::LocalStorage::new(&config.storage.dir));
-    let (plugins, plugins_watch, fake_api_entreprise) = start_plugins(&config.plugins)?;
+    let fake = start_fake_france_connect(&config);
+    let (plugins, plugins_watch, fake_api_entreprise) = start_plugins(
+        &config.plugins,
+        fake.as_ref().map(|(_, grant)| grant.clone()),
+    )?;
     let state = AppState {
         db,
         config,
@@ -72,6 +76,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         plugins,
         plugins_watch,
         fake_api_entreprise,
+        fake_france_connect: fake.map(|(fake, _)| Arc::new(fake)),
     };
     spawn_bus_pump(&state);
     Ok(state)
@@ -85,6 +90,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
 #[allow(clippy::type_complexity)]
 fn start_plugins(
     config: &crate::config::PluginsConfig,
+    france_connect: Option<demarches_plugins::Grant>,
 ) -> anyhow::Result<(
     demarches_plugins::Plugins,
     Option<Arc<demarches_plugins::DirWatcher>>,
@@ -99,6 +105,11 @@ fn start_plugins(
             demarches_plugins::Policy::default()
         }
     };
+    if let Some(grant) = france_connect {
+        policy
+            .connectors
+            .insert(crate::france_connect::CONNECTOR.to_owned(), grant);
+    }
     let fake = if config.fake_upstreams {
         let fake = FakeApiEntreprise::spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
         point_at_fake(&mut policy, &fake);
@@ -140,6 +151,55 @@ fn point_at_fake(policy: &mut demarches_plugins::Policy, fake: &FakeApiEntrepris
         "token".to_owned(),
         demarches_fakes::api_entreprise::valid_token(),
     );
+}
+
+/// Development and demo (`plugins.fake_france_connect`, refused in production): a fake
+/// FranceConnect on that loopback address, with this platform's callback and home page
+/// registered, and the `france_connect` grant that points the connector at it. A busy
+/// port only logs: the platform runs without it.
+fn start_fake_france_connect(
+    config: &crate::config::Config,
+) -> Option<(
+    demarches_fakes::france_connect::FakeFranceConnect,
+    demarches_plugins::Grant,
+)> {
+    use demarches_fakes::france_connect::{CLIENT_ID, CLIENT_SECRET, Client, FakeFranceConnect};
+    let address = config.plugins.fake_france_connect.trim();
+    if address.is_empty() || config.is_production() {
+        return None;
+    }
+    let started = address
+        .parse::<SocketAddr>()
+        .map_err(|e| format!("{e}"))
+        .and_then(|addr| {
+            FakeFranceConnect::start_at(addr, Client::default()).map_err(|e| format!("{e}"))
+        });
+    let fake = match started {
+        Ok(fake) => fake,
+        Err(e) => {
+            tracing::warn!(%address, error = %e, "fake FranceConnect not started");
+            return None;
+        }
+    };
+    fake.add_redirect_uri(&config.url(crate::web::france_connect::CALLBACK));
+    fake.add_post_logout_redirect_uri(&config.url("/"));
+    let grant = demarches_plugins::Grant {
+        allowed_hosts: vec![fake.authority()],
+        allow_http: true,
+        allow_loopback: true,
+        timeout_ms: 5000,
+        config: [
+            ("base_url", fake.issuer()),
+            ("client_id", CLIENT_ID.to_owned()),
+            ("client_secret", CLIENT_SECRET.to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+        ..demarches_plugins::Grant::default()
+    };
+    tracing::info!(issuer = %fake.issuer(), "fake FranceConnect started (development)");
+    Some((fake, grant))
 }
 
 /// Routes bus events to this node's actors: live pages of groupes, stale dossier caches,

@@ -29,4 +29,7 @@ pub struct AppState {
     /// The loopback fake of API Entreprise while `plugins.fake_upstreams` (demo), kept
     /// running as long as the state lives.
     pub fake_api_entreprise: Option<Arc<demarches_fakes::api_entreprise::FakeApiEntreprise>>,
+    /// Development and demo: the fake FranceConnect `serve` started
+    /// (`plugins.fake_france_connect`), kept running while the state lives.
+    pub fake_france_connect: Option<Arc<demarches_fakes::france_connect::FakeFranceConnect>>,
 }

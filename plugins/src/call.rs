@@ -187,7 +187,7 @@ pub(crate) async fn invoke<T>(
 }
 
 /// The connector is loaded but does not export the world of `capability`.
-fn unsupported(loaded: &Loaded, capability: &str) -> CallError {
+pub(crate) fn unsupported(loaded: &Loaded, capability: &str) -> CallError {
     CallError::Unsupported {
         connector: loaded.name.clone(),
         capability: capability.into(),

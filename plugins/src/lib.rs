@@ -7,6 +7,7 @@
 //! - [`loader`]: bytes → validated [`Loaded`];
 //! - [`registry`]: name → current / previous version, swap and rollback;
 //! - [`call`]: one fresh Store per call, limits, error taxonomy;
+//! - [`identity`]: the `identity` calls (FranceConnect);
 //! - [`watch`]: plugins directory watcher;
 //! - [`files`]: the plugins directory's files (previous version kept, rollback);
 //! - [`policy`]: operator grants (`config/connectors.toml`).
@@ -15,6 +16,7 @@ pub mod call;
 pub mod engine;
 pub mod files;
 pub mod host_impl;
+pub mod identity;
 pub mod loader;
 pub mod policy;
 pub mod registry;
@@ -26,6 +28,7 @@ use std::sync::{Arc, Mutex};
 
 pub use call::{Address, CallError, ConnectorError, Etablissement, FeedbackButton};
 pub use host_impl::DemarcheConfig;
+pub use identity::{AuthorizeRequest, CallbackRequest, Person};
 pub use loader::{ConnectorInfo, LoadError, Loaded};
 pub use policy::{Grant, Policy};
 pub use registry::{ConnectorStatus, RegistryError, Rejection};
@@ -293,6 +296,41 @@ impl Plugins {
     ) -> Result<Etablissement, CallError> {
         let loaded = self.loaded(connector)?;
         call::lookup_siret(&loaded, Arc::new(demarche.clone()), siret).await
+    }
+
+    /// `identity.authorize-url` on connector `connector`.
+    pub async fn authorize_url(
+        &self,
+        connector: &str,
+        req: AuthorizeRequest,
+    ) -> Result<String, CallError> {
+        identity::authorize_url(&self.loaded(connector)?, req).await
+    }
+
+    /// `identity.exchange-code`: token, id_token validation and userinfo.
+    pub async fn exchange_code(
+        &self,
+        connector: &str,
+        req: CallbackRequest,
+    ) -> Result<Person, CallError> {
+        identity::exchange_code(&self.loaded(connector)?, req).await
+    }
+
+    /// `identity.logout-url` on connector `connector`.
+    pub async fn logout_url(
+        &self,
+        connector: &str,
+        id_token_hint: &str,
+        post_logout_redirect_uri: &str,
+        state: &str,
+    ) -> Result<String, CallError> {
+        identity::logout_url(
+            &self.loaded(connector)?,
+            id_token_hint,
+            post_logout_redirect_uri,
+            state,
+        )
+        .await
     }
 }
 

@@ -11,6 +11,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 
 use crate::bindings::address::{AddressProvider, AddressProviderPre};
 use crate::bindings::feedback::FeedbackProviderPre;
+use crate::bindings::identity::IdentityProviderPre;
 use crate::bindings::siret::SiretProviderPre;
 use crate::call::{CallError, classify, new_store};
 use crate::host_impl::{ConnectorEnv, HostState};
@@ -69,6 +70,7 @@ impl std::fmt::Debug for Loaded {
 pub(crate) struct Worlds {
     pub(crate) address: Option<AddressProviderPre<HostState>>,
     pub(crate) siret: Option<SiretProviderPre<HostState>>,
+    pub(crate) identity: Option<IdentityProviderPre<HostState>>,
     pub(crate) feedback: Option<FeedbackProviderPre<HostState>>,
 }
 
@@ -77,6 +79,7 @@ impl Worlds {
         Self {
             address: AddressProviderPre::new(pre.clone()).ok(),
             siret: SiretProviderPre::new(pre.clone()).ok(),
+            identity: IdentityProviderPre::new(pre.clone()).ok(),
             feedback: FeedbackProviderPre::new(pre.clone()).ok(),
         }
     }
@@ -89,6 +92,9 @@ impl Worlds {
         }
         if self.siret.is_some() {
             out.push("siret");
+        }
+        if self.identity.is_some() {
+            out.push("identity");
         }
         if self.feedback.is_some() {
             out.push("feedback");
@@ -110,6 +116,12 @@ impl Worlds {
             ));
         }
         if let Some(pre) = &self.siret {
+            let inst = pre.instantiate_async(&mut *store).await?;
+            return Ok(Some(
+                inst.demarches_connector_meta().call_describe(store).await?,
+            ));
+        }
+        if let Some(pre) = &self.identity {
             let inst = pre.instantiate_async(&mut *store).await?;
             return Ok(Some(
                 inst.demarches_connector_meta().call_describe(store).await?,
@@ -208,7 +220,7 @@ impl Loader {
         let exported = worlds.exported();
         if exported.is_empty() {
             return Err(LoadError::NoKnownWorld(
-                "address-provider, siret-provider, feedback-provider".into(),
+                "address-provider, siret-provider, identity-provider, feedback-provider".into(),
             ));
         }
 

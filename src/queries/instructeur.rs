@@ -386,6 +386,9 @@ pub struct DossierHead {
     pub civilite: Option<String>,
     pub nom: Option<String>,
     pub prenom: Option<String>,
+    /// The identity was transmitted by FranceConnect (a dossier for individuals whose
+    /// usager signed in with FranceConnect).
+    pub france_connect: bool,
     /// Followed by this instructeur.
     pub followed: bool,
 }
@@ -406,6 +409,7 @@ struct RawHead {
     civilite: Option<String>,
     nom: Option<String>,
     prenom: Option<String>,
+    france_connect: bool,
     followed: bool,
 }
 
@@ -423,6 +427,8 @@ pub async fn dossier(
                 to_char(d.en_instruction_at at time zone 'Europe/Paris', 'DD/MM/YYYY \"à\" HH24\"h\"MI') as en_instruction_le,
                 to_char(d.processed_at at time zone 'Europe/Paris', 'DD/MM/YYYY \"à\" HH24\"h\"MI') as traite_le,
                 d.motivation, u.email, i.civilite, i.nom, i.prenom,
+                (p.for_individual and exists (select 1 from france_connect_informations fci
+                   where fci.user_id = d.user_id)) as france_connect,
                 exists (select 1 from follows f where f.instructeur_id = $1 and f.dossier_id = d.id
                           and f.unfollowed_at is null) as followed
          from dossiers d
@@ -456,6 +462,7 @@ pub async fn dossier(
         civilite: raw.civilite,
         nom: raw.nom,
         prenom: raw.prenom,
+        france_connect: raw.france_connect,
         followed: raw.followed,
     }))
 }

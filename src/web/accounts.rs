@@ -179,6 +179,8 @@ struct SignInPage {
     unconfirmed_href: Option<String>,
     return_to: String,
     sign_up_href: String,
+    /// The FranceConnect button, when the identity connector is loaded.
+    france_connect: bool,
 }
 
 #[derive(Template)]
@@ -464,8 +466,14 @@ async fn resend_confirmation(
 
 // ------------------------------------------------------------------ sign-in
 
-fn sign_in_page(page: Page, email: String, return_to: Option<String>) -> SignInPage {
+fn sign_in_page(
+    state: &AppState,
+    page: Page,
+    email: String,
+    return_to: Option<String>,
+) -> SignInPage {
     SignInPage {
+        france_connect: crate::web::france_connect::available(state),
         page,
         email,
         errors: FormErrors::new(),
@@ -476,10 +484,19 @@ fn sign_in_page(page: Page, email: String, return_to: Option<String>) -> SignInP
     }
 }
 
-async fn sign_in_form(req: HttpRequest, page: Page) -> AppResult<HttpResponse> {
+async fn sign_in_form(
+    req: HttpRequest,
+    page: Page,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     let q: ReturnToQuery = query(&req);
     let return_to = clean_return_to(q.return_to.as_deref());
-    render(&sign_in_page(page, q.email.unwrap_or_default(), return_to))
+    render(&sign_in_page(
+        &state,
+        page,
+        q.email.unwrap_or_default(),
+        return_to,
+    ))
 }
 
 fn client_ip(req: &HttpRequest) -> IpAddr {
@@ -502,7 +519,7 @@ async fn sign_in(
     }
     let return_to = clean_return_to(Some(&form.return_to));
     let email = form.email.trim().to_owned();
-    let mut view = sign_in_page(page, email.clone(), return_to.clone());
+    let mut view = sign_in_page(&state, page, email.clone(), return_to.clone());
     if email.is_empty() {
         view.errors
             .add("email", "Saisissez l’adresse électronique de votre compte.");
@@ -554,15 +571,22 @@ async fn sign_out(
     MaybeUser(current): MaybeUser,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<HttpResponse> {
-    let response = redirect_with("/", FlashKind::Info, "Vous êtes déconnecté(e).");
     match current {
         Some(user) => {
+            // A session opened with FranceConnect also ends FranceConnect's, which then
+            // comes back to the home page.
+            let location = crate::web::france_connect::logout_location(&state, &user.session_hash)
+                .await
+                .unwrap_or_else(|| "/".to_owned());
+            let response = redirect_with(&location, FlashKind::Info, SIGNED_OUT);
             let removal = session::end(&state.db, &user).await?;
             with_cookie(response, &removal)
         }
-        None => Ok(response),
+        None => Ok(redirect_with("/", FlashKind::Info, SIGNED_OUT)),
     }
 }
+
+const SIGNED_OUT: &str = "Vous êtes déconnecté(e).";
 
 // ------------------------------------------------------------------ password reset
 

@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod dev;
 pub mod error;
 pub mod form;
+pub mod france_connect;
 pub mod instructeur;
 pub mod page;
 pub mod pieces;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
         ));
     }
     accounts::routes(cfg);
+    france_connect::routes(cfg);
     admin::routes(cfg);
     api::routes(cfg);
     usager::routes(cfg);

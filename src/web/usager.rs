@@ -329,6 +329,7 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
     };
     let files = FileView::of_dossier(state, dossier.id).await?;
     let external = crate::external::of_dossier(&state.db, dossier.id).await?;
+    let fc = france_connect_identity(state, dossier).await?;
     Ok(FormView::stored(
         dossier.for_individual,
         &defs,
@@ -338,7 +339,19 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         &state.geo,
     )
     .with_files(&files)
-    .with_external(&external))
+    .with_external(&external)
+    .with_france_connect(fc.as_ref()))
+}
+
+/// The FranceConnect identity of the owner of a dossier for individuals.
+async fn france_connect_identity(
+    state: &AppState,
+    dossier: &OwnedDossier,
+) -> AppResult<Option<crate::france_connect::Identity>> {
+    if !dossier.for_individual {
+        return Ok(None);
+    }
+    Ok(crate::france_connect::identity_of_dossier(&state.db, dossier.id).await?)
 }
 
 fn form_page(
@@ -464,10 +477,16 @@ async fn save(
     mode: Mode,
 ) -> AppResult<HttpResponse> {
     let dossier = owned(state, id, user).await?;
+    let fc = france_connect_identity(state, &dossier).await?;
+    let mut save_form = raw.save_form(dossier.for_individual);
+    if let Some(fc) = &fc {
+        // the identity FranceConnect transmitted, whatever the form says
+        save_form.individual = Some(fc.individual());
+    }
     let act = Act {
         author: author(user),
         expected_version: None,
-        command: Command::Save(raw.save_form(dossier.for_individual)),
+        command: Command::Save(save_form),
     };
     let result = state.registry.send(dossier.id, act).await;
     if matches!(result, Ok(_) | Err(ActError::Invalid { .. })) {
@@ -525,7 +544,8 @@ async fn save(
         &state.geo,
     )
     .with_files(&files)
-    .with_external(&external);
+    .with_external(&external)
+    .with_france_connect(fc.as_ref());
     let mut view = form_page(page, dossier, mode, form, &state.config);
     view.errors = errors;
     view.alert = alert;
@@ -791,6 +811,8 @@ struct DossierPage {
     badge: &'static str,
     explanation: &'static str,
     identity: Option<IndividualRow>,
+    /// The identity was transmitted by FranceConnect.
+    france_connect: bool,
     items: Vec<SummaryItem>,
     /// "Je donne mon avis", when the démarche enables a feedback connector.
     monavis: Option<demarches_plugins::FeedbackButton>,
@@ -862,7 +884,9 @@ async fn show(
     } else {
         None
     };
+    let france_connect = france_connect_identity(&state, &dossier).await?.is_some();
     render(&DossierPage {
+        france_connect,
         page,
         badge: badge_class(dossier.state),
         explanation: explanation(dossier.state),

@@ -1,6 +1,11 @@
 //! Guest side of `demarches:connector@1.0.0`: wit-bindgen bindings of the
 //! `address-provider` world plus small HTTP/JSON helpers over `host.http-fetch`.
 //!
+//! A connector of another world generates its own bindings and maps the shared
+//! `types` and `host` interfaces onto these ones (wit-bindgen `with`), so the
+//! helpers below serve it too (see `connectors/france-connect`). Two exporting
+//! worlds cannot live in this one crate: their export macros would collide.
+//!
 //! A connector implements `address::exports::…::address::Guest` and
 //! `…::meta::Guest`, then calls `connector_sdk::export_address_provider!(MyType);`.
 //!

@@ -323,6 +323,8 @@ pub struct IdentityView {
     pub civilite_error: Option<String>,
     pub nom_error: Option<String>,
     pub prenom_error: Option<String>,
+    /// Transmitted by FranceConnect: shown read-only, never taken from the form.
+    pub france_connect: bool,
 }
 
 impl IdentityView {
@@ -335,6 +337,22 @@ impl IdentityView {
 pub struct FormView {
     pub identity: Option<IdentityView>,
     pub fields: Vec<ChampField>,
+}
+
+impl FormView {
+    /// The identity FranceConnect transmitted replaces the one of the form (read-only).
+    pub fn with_france_connect(mut self, fc: Option<&crate::france_connect::Identity>) -> Self {
+        if let (Some(identity), Some(fc)) = (self.identity.as_mut(), fc) {
+            *identity = IdentityView {
+                civilite: fc.civilite().to_owned(),
+                nom: fc.family_name.clone(),
+                prenom: fc.given_name.clone(),
+                france_connect: true,
+                ..IdentityView::default()
+            };
+        }
+        self
+    }
 }
 
 /// The values of a champ as its controls show them.
@@ -793,6 +811,7 @@ impl FormView {
             civilite_error: error("civilite"),
             nom_error: error("nom"),
             prenom_error: error("prenom"),
+            france_connect: false,
         });
         // Visibility follows what was typed, read as the dossier actor reads it (the parts
         // of a champ of several controls together; values that do not validate read as
