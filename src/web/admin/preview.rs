@@ -27,6 +27,16 @@ struct PreviewPage {
     preview: bool,
     max_file_size: String,
     max_files: usize,
+    /// The map tiles of the champs « carte ».
+    carte: crate::config::CarteConfig,
+    /// The usager templates link a stored carte to its dossier; the preview has neither
+    /// dossier nor stored value, so no link is rendered.
+    dossier: NoDossier,
+}
+
+/// Stands for the dossier the usager templates expect.
+struct NoDossier {
+    id: i64,
 }
 
 pub(super) async fn show(
@@ -64,5 +74,7 @@ pub(super) async fn show(
         preview: true,
         max_file_size: crate::web::pieces::human_size(state.config.storage.max_file_bytes),
         max_files: state.config.storage.max_files_per_champ,
+        carte: state.config.carte.clone(),
+        dossier: NoDossier { id: 0 },
     })
 }
