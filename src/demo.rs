@@ -82,8 +82,9 @@ pub async fn seed(db: &PgPool, config: &Config) -> anyhow::Result<Demo> {
 /// établissement (offline with `plugins.fake_upstreams`, as `.ci/serve` runs it).
 async fn enable_api_entreprise(conn: &mut PgConnection, procedure_id: i64) -> anyhow::Result<()> {
     sqlx::query(
-        "insert into procedure_connectors (procedure_id, connector, interface_major, config, enabled)
-         values ($1, 'api_entreprise', 1, '{}', true)
+        "insert into procedure_connectors
+           (procedure_id, connector, interface_major, config, enabled, capabilities)
+         values ($1, 'api_entreprise', 1, '{}', true, '{siret}')
          on conflict (procedure_id, connector) do nothing",
     )
     .bind(procedure_id)

@@ -59,24 +59,16 @@ impl Fetcher {
         &self,
         procedure_id: i64,
     ) -> Result<Option<(String, DemarcheConfig)>, sqlx::Error> {
-        let rows: Vec<(String, Value)> = sqlx::query_as(
-            "select connector, config from procedure_connectors
-             where procedure_id = $1 and enabled order by connector",
-        )
-        .bind(procedure_id)
-        .fetch_all(&self.db)
-        .await?;
-        let found = rows.into_iter().find(|(name, _)| {
-            self.plugins
-                .current(name)
-                .is_some_and(|l| l.info.capabilities.iter().any(|c| c == "siret"))
-        });
-        Ok(found.map(|(name, mut config)| {
-            if let Value::Object(map) = &mut config {
+        let mut conn = self.db.acquire().await?;
+        let enabled =
+            crate::procedures::connectors::enabled_for(&mut conn, procedure_id, "siret").await?;
+        Ok(enabled.map(|mut enabled| {
+            if let Value::Object(map) = &mut enabled.config {
                 map.entry("object")
                     .or_insert_with(|| Value::String(format!("procedure_id: {procedure_id}")));
             }
-            (name, DemarcheConfig::from_json(&config))
+            let config = enabled.demarche_config();
+            (enabled.name, config)
         }))
     }
 

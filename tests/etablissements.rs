@@ -107,8 +107,9 @@ async fn setup() -> Setup {
     )
     .await;
     sqlx::query(
-        "insert into procedure_connectors (procedure_id, connector, interface_major, config, enabled)
-         values ($1, 'api_entreprise', 1, $2, true)",
+        "insert into procedure_connectors
+           (procedure_id, connector, interface_major, config, enabled, capabilities)
+         values ($1, 'api_entreprise', 1, $2, true, '{siret}')",
     )
     .bind(procedure.id)
     .bind(json!({"recipient": "13002526500013"}))

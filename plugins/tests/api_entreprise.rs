@@ -156,7 +156,9 @@ async fn recipient_defaults_when_the_service_is_the_entity_looked_up() {
             .all(|r| r.query["recipient"] == "13002526500013")
     );
     // No démarche config at all: the defaults still satisfy the API.
-    p.lookup_siret(NAME, &DemarcheConfig::default(), SGG).await.unwrap();
+    p.lookup_siret(NAME, &DemarcheConfig::default(), SGG)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,7 +300,11 @@ async fn slow_upstream_times_out_within_budget() {
     );
     // The host is fine afterwards.
     up.heal(SGG);
-    assert!(p.lookup_siret(NAME, &DemarcheConfig::default(), SGG).await.is_ok());
+    assert!(
+        p.lookup_siret(NAME, &DemarcheConfig::default(), SGG)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
