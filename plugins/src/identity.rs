@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use wasmtime::Store;
 
-use crate::bindings::address::demarches::connector::types::ConnectorError as WitError;
 use crate::bindings::identity::IdentityProviderPre;
 use crate::bindings::identity::exports::demarches::connector::identity as wit;
 use crate::call::{CallError, invoke, unsupported};
@@ -73,106 +71,53 @@ impl From<wit::Person> for Person {
     }
 }
 
-enum Op {
-    Authorize(wit::AuthorizeRequest),
-    Exchange(wit::CallbackRequest),
-    Logout {
-        id_token_hint: String,
-        post_logout_redirect_uri: String,
-        state: String,
-    },
-}
-
-impl Op {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Authorize(_) => "authorize-url",
-            Self::Exchange(_) => "exchange-code",
-            Self::Logout { .. } => "logout-url",
-        }
-    }
-}
-
-enum Out {
-    Url(String),
-    Person(wit::Person),
-}
-
-async fn run(
-    pre: &IdentityProviderPre<HostState>,
-    store: &mut Store<HostState>,
-    op: Op,
-) -> wasmtime::Result<Result<Out, WitError>> {
-    let inst = pre.instantiate_async(&mut *store).await?;
-    let id = inst.demarches_connector_identity();
-    Ok(match op {
-        Op::Authorize(r) => id.call_authorize_url(&mut *store, &r).await?.map(Out::Url),
-        Op::Exchange(r) => id
-            .call_exchange_code(&mut *store, &r)
-            .await?
-            .map(Out::Person),
-        Op::Logout {
-            id_token_hint,
-            post_logout_redirect_uri,
-            state,
-        } => id
-            .call_logout_url(
-                &mut *store,
-                &id_token_hint,
-                &post_logout_redirect_uri,
-                &state,
-            )
-            .await?
-            .map(Out::Url),
-    })
-}
-
-async fn call(loaded: &Arc<Loaded>, op: Op) -> Result<Out, CallError> {
-    let pre = loaded
+/// The connector's `identity-provider` world, or `Unsupported`.
+fn world(loaded: &Loaded) -> Result<IdentityProviderPre<HostState>, CallError> {
+    loaded
         .worlds
         .identity
         .clone()
-        .ok_or_else(|| unsupported(loaded, "identity"))?;
-    let op_name = op.name();
-    invoke(loaded, Arc::default(), op_name, async |store| {
-        run(&pre, store, op).await
-    })
-    .await
-}
-
-fn url(out: Out) -> Result<String, CallError> {
-    match out {
-        Out::Url(u) => Ok(u),
-        Out::Person(_) => Err(CallError::Trap("unexpected result".into())),
-    }
+        .ok_or_else(|| unsupported(loaded, "identity"))
 }
 
 pub(crate) async fn authorize_url(
     loaded: &Arc<Loaded>,
     req: AuthorizeRequest,
 ) -> Result<String, CallError> {
+    let pre = world(loaded)?;
     let req = wit::AuthorizeRequest {
         redirect_uri: req.redirect_uri,
         state: req.state,
         nonce: req.nonce,
         scopes: req.scopes,
     };
-    url(call(loaded, Op::Authorize(req)).await?)
+    invoke(loaded, Arc::default(), "authorize-url", async |store| {
+        let inst = pre.instantiate_async(&mut *store).await?;
+        inst.demarches_connector_identity()
+            .call_authorize_url(&mut *store, &req)
+            .await
+    })
+    .await
 }
 
 pub(crate) async fn exchange_code(
     loaded: &Arc<Loaded>,
     req: CallbackRequest,
 ) -> Result<Person, CallError> {
+    let pre = world(loaded)?;
     let req = wit::CallbackRequest {
         redirect_uri: req.redirect_uri,
         code: req.code,
         expected_nonce: req.expected_nonce,
     };
-    match call(loaded, Op::Exchange(req)).await? {
-        Out::Person(p) => Ok(p.into()),
-        Out::Url(_) => Err(CallError::Trap("unexpected result".into())),
-    }
+    let person = invoke(loaded, Arc::default(), "exchange-code", async |store| {
+        let inst = pre.instantiate_async(&mut *store).await?;
+        inst.demarches_connector_identity()
+            .call_exchange_code(&mut *store, &req)
+            .await
+    })
+    .await?;
+    Ok(person.into())
 }
 
 pub(crate) async fn logout_url(
@@ -181,13 +126,12 @@ pub(crate) async fn logout_url(
     post_logout_redirect_uri: &str,
     state: &str,
 ) -> Result<String, CallError> {
-    url(call(
-        loaded,
-        Op::Logout {
-            id_token_hint: id_token_hint.into(),
-            post_logout_redirect_uri: post_logout_redirect_uri.into(),
-            state: state.into(),
-        },
-    )
-    .await?)
+    let pre = world(loaded)?;
+    invoke(loaded, Arc::default(), "logout-url", async |store| {
+        let inst = pre.instantiate_async(&mut *store).await?;
+        inst.demarches_connector_identity()
+            .call_logout_url(&mut *store, id_token_hint, post_logout_redirect_uri, state)
+            .await
+    })
+    .await
 }
