@@ -465,8 +465,8 @@ async fn drawing_and_importing_on_the_map_in_chromium() {
             .len(),
         6
     );
-    // Nothing is saved until the form is.
-    assert_eq!(stored(&app, dossier, stable_id).await, None);
+    // The brouillon autosaves what is drawn and imported.
+    wait_for_features(&app, dossier, stable_id, 6).await;
 
     // The keyboard: Enter places a point at the centre of the map.
     chrome.click("button[data-tool=\"Point\"]").await;
@@ -483,16 +483,8 @@ async fn drawing_and_importing_on_the_map_in_chromium() {
     chrome
         .click("button[name=\"action\"][value=\"save\"]")
         .await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let value = loop {
-        if let Some(value) = stored(&app, dossier, stable_id).await {
-            break value;
-        }
-        assert!(Instant::now() < deadline, "the drawing was never saved");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let value = wait_for_features(&app, dossier, stable_id, 7).await;
     let features = carte::features_of(&value);
-    assert_eq!(features.len(), 7);
     assert_eq!(features[2].name.as_deref(), Some("Départ"));
     assert!(matches!(features[6].shape, carte::Shape::Point(_)));
     // The map opens on France: the centre of the map is about 2.4° E, 46.6° N.
@@ -508,4 +500,22 @@ async fn drawing_and_importing_on_the_map_in_chromium() {
     };
     assert_eq!(rings[0].len(), 4);
     assert!(carte::area_m2(rings) > 1_000_000.0);
+}
+
+/// Waits until the stored value of the carte holds `count` features (saves are
+/// asynchronous: the autosave and the form's own button).
+async fn wait_for_features(app: &TestApp, dossier: i64, stable_id: i64, count: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = stored(app, dossier, stable_id).await
+            && carte::features_of(&value).len() == count
+        {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the drawing was never saved with {count} features"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
