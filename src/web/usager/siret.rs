@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use demarches_actors::domain::{self, Etat};
-use demarches_actors::dossier::{Act, ActError, Command};
+use demarches_actors::dossier::{Act, ActError, Command, FieldError};
 use serde::Deserialize;
 
 use super::{author, badge_class, owned};
@@ -136,14 +136,16 @@ pub(super) async fn submit(
         Err(elsewhere) => return Ok(elsewhere),
     };
     let typed = form.0.siret;
-    // A number that cannot be a SIRET is not looked up (same messages as the SIRET champ).
-    let result = match domain::validate_siret(&typed) {
-        Err(message) => Err(FormErrors::from(vec![
-            demarches_actors::dossier::FieldError {
+    let (errors, alert, status) = match domain::validate_siret(&typed) {
+        // A number that cannot be a SIRET is not looked up (the SIRET champ's messages).
+        Err(message) => (
+            vec![FieldError {
                 field: "siret".to_owned(),
                 message,
-            },
-        ])),
+            }],
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Ok(siret) => {
             let input = crate::external::Fetcher::of_state(&state)
                 .for_step(dossier.id, dossier.procedure_id, &siret)
@@ -155,7 +157,9 @@ pub(super) async fn submit(
             };
             match state.registry.send(dossier.id, act).await {
                 Ok(_) => return Ok(redirect(&format!("/dossiers/{}/siret", dossier.id))),
-                Err(ActError::Invalid { errors, .. }) => Err(FormErrors::from(errors)),
+                Err(ActError::Invalid { errors, .. }) => {
+                    (errors, None, StatusCode::UNPROCESSABLE_ENTITY)
+                }
                 Err(ActError::NotFound | ActError::Forbidden) => return Err(AppError::NotFound),
                 Err(err @ ActError::ReadOnly(_)) => {
                     return Ok(redirect_with(
@@ -164,22 +168,19 @@ pub(super) async fn submit(
                         &err.to_string(),
                     ));
                 }
-                Err(err) => {
-                    let etablissement =
-                        crate::external::of_dossier_itself(&state.db, dossier.id).await?;
-                    let mut view = page_of(page, dossier, etablissement, true, typed);
-                    view.alert = Some(err.to_string());
-                    return render_status(&view, StatusCode::CONFLICT);
-                }
+                Err(err @ ActError::Internal(_)) => (
+                    Vec::new(),
+                    Some(err.to_string()),
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                ),
+                Err(err) => (Vec::new(), Some(err.to_string()), StatusCode::CONFLICT),
             }
         }
     };
-    let errors = match result {
-        Ok(()) => FormErrors::new(),
-        Err(errors) => errors,
-    };
+    // What was typed stays, with its message.
     let etablissement = crate::external::of_dossier_itself(&state.db, dossier.id).await?;
     let mut view = page_of(page, dossier, etablissement, true, typed);
-    view.errors = errors;
-    render_status(&view, StatusCode::UNPROCESSABLE_ENTITY)
+    view.errors = FormErrors::from(errors);
+    view.alert = alert;
+    render_status(&view, status)
 }
