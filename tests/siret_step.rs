@@ -366,6 +366,34 @@ async fn the_siret_step_shows_the_etablissement_then_leads_to_the_form() {
     let block = page.text("#etablissement").expect("instructeur block");
     assert_sgg(&block);
     assert!(block.contains("120 001 011 00010"), "{block}");
+
+    // En construction the usager may still change it (from the modification form)…
+    let modifier = usager.get(&format!("/dossiers/{id}/modifier")).await;
+    assert_eq!(
+        common::attr(&modifier, "#changer-siret", "href"),
+        Some(format!("/dossiers/{id}/siret?changer=1"))
+    );
+    let change = usager.get(&format!("/dossiers/{id}/siret?changer=1")).await;
+    let changed = give_siret(&usager, &change, CLOSED).await;
+    assert_eq!(
+        common::attr(&changed, "#continuer", "href"),
+        Some(format!("/dossiers/{id}"))
+    );
+    let page = instructeur_page(&s.app, &procedure, id).await;
+    assert!(page.text("#etablissement").unwrap().contains("Fermé"));
+    // …not once the instruction has started.
+    sqlx::query("update dossiers set state = 'en_instruction' where id = $1")
+        .bind(id)
+        .execute(&s.app.db)
+        .await
+        .unwrap();
+    let page = usager.get(&format!("/dossiers/{id}/siret?changer=1")).await;
+    assert!(
+        page.url.ends_with(&format!("/dossiers/{id}")),
+        "{}",
+        page.url
+    );
+    assert!(page.text("#siret-form").is_none());
 }
 
 #[tokio::test]
