@@ -1,5 +1,6 @@
-//! `demarches demo`: a published demo démarche and three demo accounts, so a new user can
-//! try every role at once. Idempotent: run again, it resets the demo passwords and prints
+//! `demarches demo`: two published demo démarches — one for individuals (associations'
+//! members), one for personnes morales, which starts with the SIRET step — and three demo
+//! accounts, so a new user can try every role at once. Idempotent: run again, it resets the demo passwords and prints
 //! the same accounts and link.
 
 use demarches_actors::domain::{ChampOptions, TypeChamp};
@@ -11,6 +12,8 @@ use crate::procedures::{self, NewChamp, NewProcedure};
 use crate::security::hash_password;
 
 pub const DEMO_PATH: &str = "demo-subvention-associations";
+/// The démarche for personnes morales (SIRET step, API Entreprise enabled).
+pub const DEMO_ENTREPRISES_PATH: &str = "demo-aide-embauche-entreprises";
 pub const DEMO_PASSWORD: &str = "Demo-Marianne-Formulaire-42!";
 pub const ADMIN: &str = "admin@demo.gouv.fr";
 pub const INSTRUCTEUR: &str = "instructeur@demo.gouv.fr";
@@ -21,6 +24,8 @@ pub const DEMO_SIRET: &str = "12000101100010";
 pub struct Demo {
     pub procedure_id: i64,
     pub created: bool,
+    /// The démarche for personnes morales.
+    pub entreprises_procedure_id: i64,
 }
 
 /// Creates (or finds) the demo démarche and accounts.
@@ -34,17 +39,28 @@ pub async fn seed(db: &PgPool, config: &Config) -> anyhow::Result<Demo> {
         .bind(DEMO_PATH)
         .fetch_optional(&mut *tx)
         .await?;
-    if let Some(procedure_id) = existing {
-        enable_api_entreprise(&mut tx, procedure_id).await?;
-        tx.commit().await?;
-        return Ok(Demo {
-            procedure_id,
-            created: false,
-        });
-    }
+    let (procedure_id, created) = match existing {
+        Some(id) => (id, false),
+        None => (create_associations(&mut tx, config, admin).await?, true),
+    };
+    enable_api_entreprise(&mut tx, procedure_id).await?;
+    let entreprises_procedure_id = entreprises(&mut tx, config, admin).await?;
+    enable_api_entreprise(&mut tx, entreprises_procedure_id).await?;
+    tx.commit().await?;
+    Ok(Demo {
+        procedure_id,
+        created,
+        entreprises_procedure_id,
+    })
+}
 
+async fn create_associations(
+    tx: &mut PgConnection,
+    config: &Config,
+    admin: i64,
+) -> anyhow::Result<i64> {
     let procedure_id = procedures::create_procedure(
-        &mut tx,
+        &mut *tx,
         admin,
         NewProcedure {
             libelle: "Demande de subvention pour les associations".to_owned(),
@@ -59,23 +75,69 @@ pub async fn seed(db: &PgPool, config: &Config) -> anyhow::Result<Demo> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("demo démarche: {e}"))?;
-    for champ in demo_champs() {
-        procedures::add_champ(&mut tx, procedure_id, champ, None)
+    fill_and_publish(tx, config, procedure_id, demo_champs(), DEMO_PATH).await?;
+    Ok(procedure_id)
+}
+
+/// The démarche for personnes morales (found, or created and published).
+async fn entreprises(tx: &mut PgConnection, config: &Config, admin: i64) -> anyhow::Result<i64> {
+    let existing: Option<i64> = sqlx::query_scalar("select id from procedures where path = $1")
+        .bind(DEMO_ENTREPRISES_PATH)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let procedure_id = procedures::create_procedure(
+        &mut *tx,
+        admin,
+        NewProcedure {
+            libelle: "Aide à l’embauche pour les entreprises".to_owned(),
+            description: "Cette démarche permet aux entreprises de demander une aide pour un \
+                          recrutement. Le dossier commence par le numéro SIRET de votre \
+                          établissement : ses informations sont récupérées automatiquement."
+                .to_owned(),
+            organisation: "Ministère de la démonstration".to_owned(),
+            for_individual: false,
+            path: Some(DEMO_ENTREPRISES_PATH.to_owned()),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo démarche: {e}"))?;
+    let champs = vec![
+        champ(TypeChamp::HeaderSection, "Le recrutement", "", false),
+        champ(TypeChamp::Text, "Intitulé du poste", "", true),
+        champ(TypeChamp::Date, "Date d’embauche prévue", "", true),
+        champ(
+            TypeChamp::Checkbox,
+            "J’atteste sur l’honneur l’exactitude des informations fournies",
+            "",
+            true,
+        ),
+    ];
+    fill_and_publish(tx, config, procedure_id, champs, DEMO_ENTREPRISES_PATH).await?;
+    Ok(procedure_id)
+}
+
+async fn fill_and_publish(
+    tx: &mut PgConnection,
+    config: &Config,
+    procedure_id: i64,
+    champs: Vec<NewChamp>,
+    path: &str,
+) -> anyhow::Result<()> {
+    for champ in champs {
+        procedures::add_champ(&mut *tx, procedure_id, champ, None)
             .await
             .map_err(|e| anyhow::anyhow!("demo champ: {e}"))?;
     }
-    procedures::invite_instructeur(&mut tx, config, procedure_id, INSTRUCTEUR)
+    procedures::invite_instructeur(&mut *tx, config, procedure_id, INSTRUCTEUR)
         .await
         .map_err(|e| anyhow::anyhow!("demo instructeur: {e}"))?;
-    procedures::publish(&mut tx, procedure_id, DEMO_PATH)
+    procedures::publish(&mut *tx, procedure_id, path)
         .await
         .map_err(|e| anyhow::anyhow!("demo publication: {e}"))?;
-    enable_api_entreprise(&mut tx, procedure_id).await?;
-    tx.commit().await?;
-    Ok(Demo {
-        procedure_id,
-        created: true,
-    })
+    Ok(())
 }
 
 /// The API Entreprise connector enabled on the demo démarche: its SIRET champ shows the
@@ -194,7 +256,9 @@ fn demo_champs() -> Vec<NewChamp> {
 /// What `demarches demo` prints.
 pub fn summary(config: &Config, demo: &Demo) -> String {
     format!(
-        "Démarche de démonstration {state} (n° {id}) :\n  {link}\n\n\
+        "Démarche de démonstration {state} (n° {id}) :\n  {link}\n\
+         Démarche pour les personnes morales (étape SIRET, n° {entreprises_id}) :\n  \
+         {entreprises_link}\n\n\
          Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :\n  \
          administrateur  {ADMIN}\n  instructeur     {INSTRUCTEUR}\n  usager          {USAGER}\n\n\
          Connexion : {sign_in}\n\
@@ -215,6 +279,8 @@ pub fn summary(config: &Config, demo: &Demo) -> String {
         },
         id = demo.procedure_id,
         link = config.url(&format!("/commencer/{DEMO_PATH}")),
+        entreprises_id = demo.entreprises_procedure_id,
+        entreprises_link = config.url(&format!("/commencer/{DEMO_ENTREPRISES_PATH}")),
         sign_in = config.url("/users/sign_in"),
         mails = if config.mail.smtp_url.is_empty() && config.dev_pages() {
             format!("E-mails envoyés : {}\n", config.url("/dev/mails"))

@@ -6,12 +6,17 @@
 //! does not answer never blocks anything: the champ is marked pending and a
 //! `fetch_external_data` job retries with backoff (`jobs.rs`) until it gets an answer.
 //! Unknown or refused SIRET → a definitive French message on the champ.
+//!
+//! The SIRET step of a personne morale's dossier uses the same look-up, before the SIRET
+//! is stored ([`Fetcher::for_step`]): the result goes with the write (`Command::SetSiret`),
+//! a pending one with its retry job; the job later records on the dossier itself.
 
 use std::collections::HashMap;
 
 use demarches_actors::Registry;
 use demarches_actors::domain::external::{
-    ExternalRecord, ExternalState, LookupOutcome, MSG_PENDING, MSG_PENDING_INSTRUCTEUR,
+    ExternalRecord, ExternalState, LookupOutcome, MSG_CLOSED, MSG_NOT_RETRIEVED,
+    MSG_NOT_RETRIEVED_INSTRUCTEUR, MSG_PENDING, MSG_PENDING_INSTRUCTEUR,
 };
 use demarches_actors::dossier::RecordExternal;
 use demarches_plugins::{CallError, ConnectorError, DemarcheConfig, Plugins};
@@ -24,7 +29,9 @@ use sqlx::PgPool;
 pub struct FetchRequest {
     pub dossier_id: i64,
     pub procedure_id: i64,
-    pub stable_id: i64,
+    /// The SIRET champ; `None`: the dossier's own SIRET (personnes morales).
+    #[serde(default)]
+    pub stable_id: Option<i64>,
     pub siret: String,
 }
 
@@ -103,7 +110,7 @@ impl Fetcher {
             let request = FetchRequest {
                 dossier_id,
                 procedure_id,
-                stable_id,
+                stable_id: Some(stable_id),
                 siret,
             };
             let outcome = self.lookup(&connector, &request, &config).await;
@@ -113,6 +120,46 @@ impl Fetcher {
             self.record(&request, outcome, job).await?;
         }
         Ok(())
+    }
+
+    /// The SIRET step: looks up `siret` (already valid) for the dossier through the
+    /// démarche's `siret` connector. No connector enabled → no record (the SIRET is
+    /// accepted without data, as DS does). Never fails: a database error reading the
+    /// démarche's connectors counts as an outage (pending, retried by the job).
+    pub async fn for_step(
+        &self,
+        dossier_id: i64,
+        procedure_id: i64,
+        siret: &str,
+    ) -> demarches_actors::dossier::SiretInput {
+        let request = FetchRequest {
+            dossier_id,
+            procedure_id,
+            stable_id: None,
+            siret: siret.to_owned(),
+        };
+        let outcome = match self.siret_connector(procedure_id).await {
+            Ok(Some((connector, config))) => self.lookup(&connector, &request, &config).await,
+            Ok(None) => {
+                return demarches_actors::dossier::SiretInput {
+                    siret: siret.to_owned(),
+                    record: None,
+                    job: None,
+                };
+            }
+            Err(err) => {
+                tracing::warn!(dossier = dossier_id, error = %err, "cannot read the démarche's connectors");
+                LookupOutcome::Retry
+            }
+        };
+        let job = (outcome == LookupOutcome::Retry)
+            .then(|| serde_json::to_value(&request).ok())
+            .flatten();
+        demarches_actors::dossier::SiretInput {
+            siret: siret.to_owned(),
+            record: Some(ExternalRecord::from_outcome(None, siret, outcome)),
+            job,
+        }
     }
 
     async fn lookup(
@@ -277,6 +324,64 @@ impl EtablissementView {
             }
         })
     }
+}
+
+/// The établissement of a personne morale's dossier (its SIRET step).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DossierEtablissement {
+    pub siret: String,
+    /// `None`: not looked up (the démarche has no connector to ask).
+    pub view: Option<EtablissementView>,
+}
+
+impl DossierEtablissement {
+    pub fn not_retrieved_message(&self) -> &'static str {
+        MSG_NOT_RETRIEVED
+    }
+
+    pub fn not_retrieved_message_instructeur(&self) -> &'static str {
+        MSG_NOT_RETRIEVED_INSTRUCTEUR
+    }
+
+    /// The établissement is known to be closed (the usager may continue, warned).
+    pub fn closed(&self) -> bool {
+        self.view
+            .as_ref()
+            .and_then(|v| v.fetched.as_ref())
+            .is_some_and(|e| !e.actif)
+    }
+
+    pub fn closed_message(&self) -> &'static str {
+        MSG_CLOSED
+    }
+
+    /// The SIRET grouped as it is read: 123 456 789 00012.
+    pub fn siret_display(&self) -> String {
+        demarches_actors::domain::display(
+            demarches_actors::domain::TypeChamp::Siret,
+            &Value::String(self.siret.clone()),
+        )
+    }
+}
+
+/// The SIRET of a dossier and what was looked up for it; `None` before the SIRET step
+/// (and for dossiers of individuals).
+pub async fn of_dossier_itself(
+    db: &PgPool,
+    dossier_id: i64,
+) -> Result<Option<DossierEtablissement>, sqlx::Error> {
+    let row: Option<(Option<String>, Option<String>, Option<Value>)> = sqlx::query_as(
+        "select siret, etablissement_state, etablissement_data from dossiers where id = $1",
+    )
+    .bind(dossier_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(|(siret, state, data)| {
+        Some(DossierEtablissement {
+            siret: siret?,
+            view: state.and_then(|s| EtablissementView::from_row(&s, data.as_ref())),
+        })
+    }))
 }
 
 /// The looked-up data of a dossier's public champs, by stable id.

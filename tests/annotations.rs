@@ -111,8 +111,8 @@ async fn instructeurs_fill_annotations_that_usagers_never_see() {
 
     // The usager deposits; the form has no annotation.
     let usager = app.signed_in(USAGER, &[], "usager").await;
-    let start = usager.get("/commencer/annotations").await;
-    let form = usager.submit(&start, "form#commencer", &[]).await;
+    // A démarche for personnes morales: the SIRET step comes first.
+    let (_, form) = common::start_brouillon(&usager, "/commencer/annotations").await;
     assert!(!form.contains("Avis du service") && !form.contains("Note interne"));
     let nom = format!("champ_{}", stable_id(&app, "Nom du projet").await);
     let deposited = usager

@@ -253,8 +253,8 @@ async fn an_administrateur_builds_a_condition_and_the_usager_form_follows_it() {
     assert_eq!(published.status, 200, "{}", published.body);
 
     let usager = app.signed_in(USAGER, &[], "usager").await;
-    let start = usager.get("/commencer/structures").await;
-    let form = usager.submit(&start, "form#commencer", &[]).await;
+    // A démarche for personnes morales: the SIRET step comes first.
+    let (_, form) = common::start_brouillon(&usager, "/commencer/structures").await;
     assert_eq!(form.status, 200, "{}", form.body);
     let dossier: i64 = form
         .url
@@ -553,8 +553,8 @@ async fn conditions_on_a_yes_no_and_a_multiple_choice() {
     assert_eq!(published.status, 200, "{}", published.body);
 
     let usager = app.signed_in(USAGER, &[], "usager").await;
-    let start = usager.get("/commencer/clubs").await;
-    let form = usager.submit(&start, "form#commencer", &[]).await;
+    // A démarche for personnes morales: the SIRET step comes first.
+    let (_, form) = common::start_brouillon(&usager, "/commencer/clubs").await;
     assert_eq!(form.status, 200, "{}", form.body);
     let dossier: i64 = form
         .url

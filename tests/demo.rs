@@ -13,6 +13,23 @@ async fn demo_seeds_a_published_demarche_and_accounts_idempotently() {
     let again = demo::seed(&app.db, &app.config).await.unwrap();
     assert!(!again.created);
     assert_eq!(first.procedure_id, again.procedure_id);
+    assert_eq!(
+        first.entreprises_procedure_id,
+        again.entreprises_procedure_id
+    );
+    // The second démarche is for personnes morales, with API Entreprise enabled.
+    let (for_individual, connectors): (bool, i64) = sqlx::query_as(
+        "select p.for_individual,
+                (select count(*) from procedure_connectors c
+                 where c.procedure_id = p.id and c.enabled and 'siret' = any(c.capabilities))
+         from procedures p where p.path = $1",
+    )
+    .bind(demo::DEMO_ENTREPRISES_PATH)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(!for_individual);
+    assert_eq!(connectors, 1);
 
     // The public link works for anyone.
     let page = app
@@ -44,8 +61,16 @@ async fn demo_seeds_a_published_demarche_and_accounts_idempotently() {
     let usager = app.browser();
     usager.sign_in(demo::USAGER, demo::DEMO_PASSWORD).await;
     assert_eq!(usager.get("/dossiers").await.status, 200);
+    // A dossier on the démarche for personnes morales starts with the SIRET step.
+    let start = usager
+        .get(&format!("/commencer/{}", demo::DEMO_ENTREPRISES_PATH))
+        .await;
+    let step = usager.submit(&start, "form#commencer", &[]).await;
+    assert!(step.url.ends_with("/siret"), "{}", step.url);
+    assert!(step.contains("Identifier votre établissement"));
 
     let summary = demo::summary(&app.config, &again);
     assert!(summary.contains(&format!("/commencer/{}", demo::DEMO_PATH)));
     assert!(summary.contains(demo::DEMO_PASSWORD));
+    assert!(summary.contains(&format!("/commencer/{}", demo::DEMO_ENTREPRISES_PATH)));
 }

@@ -297,6 +297,11 @@ async fn run_in(config: std::sync::Arc<Config>, bench: FormBench) -> anyhow::Res
         &author,
     )
     .await?;
+    // A démarche for personnes morales: the dossier has passed its SIRET step (not looked up).
+    sqlx::query("update dossiers set siret = '12000101100010' where id = $1")
+        .bind(dossier_id)
+        .execute(&db)
+        .await?;
     // The block's rows (their ids are the block's value, as after « Ajouter un élément »).
     let rows: Vec<Uuid> = (0..bench.rows).map(|_| Uuid::new_v4()).collect();
     if let Some((block, _)) = &setup.block {

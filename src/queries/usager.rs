@@ -249,6 +249,8 @@ pub struct OwnedDossier {
     pub processed_at: Option<String>,
     pub updated: String,
     pub motivation: Option<String>,
+    /// A personne morale's dossier has passed its SIRET step.
+    pub has_siret: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -268,6 +270,7 @@ struct OwnedRow {
     processed_at: Option<String>,
     updated: String,
     motivation: Option<String>,
+    has_siret: bool,
 }
 
 /// The dossier `id` if `user_id` owns it.
@@ -288,7 +291,7 @@ pub async fn owned_dossier(
         datetime_fr!("d.processed_at"),
         " as processed_at, ",
         datetime_fr!("d.updated_at"),
-        " as updated, d.motivation
+        " as updated, d.motivation, d.siret is not null as has_siret
          from dossiers d join procedures p on p.id = d.procedure_id
          where d.id = $1 and d.user_id = $2"
     ))
@@ -313,6 +316,7 @@ pub async fn owned_dossier(
             processed_at: r.processed_at,
             updated: r.updated,
             motivation: r.motivation,
+            has_siret: r.has_siret,
         })
     })
     .transpose()

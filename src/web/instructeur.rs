@@ -389,6 +389,8 @@ struct DossierPage {
     /// Annotations privées (instructeurs only) and the alert of a refused save.
     annotations: Vec<AnnotationView>,
     annotations_error: Option<String>,
+    /// The établissement of a personne morale's dossier (its SIRET step).
+    etablissement: Option<crate::external::DossierEtablissement>,
 }
 
 impl DossierPage {
@@ -441,6 +443,7 @@ async fn dossier_page(
     let mut files = crate::web::pieces::FileView::of_dossier(state, dossier.id).await?;
     let rows = crate::queries::usager::row_values(&state.db, dossier.id).await?;
     let mut external = crate::external::of_dossier(&state.db, dossier.id).await?;
+    let etablissement = crate::external::of_dossier_itself(&state.db, dossier.id).await?;
     let champs = defs
         .public()
         .filter(|def| !hidden.contains(&def.stable_id))
@@ -535,6 +538,7 @@ async fn dossier_page(
         lost_motivation,
         annotations,
         annotations_error: None,
+        etablissement,
     })
 }
 

@@ -4,6 +4,7 @@
 //! (creation through `store::dossier::create`).
 
 pub(crate) mod form;
+mod siret;
 
 use std::sync::Arc;
 
@@ -46,6 +47,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/commencer/{path}", web::post().to(start))
         .route("/dossiers", web::get().to(list))
         .route("/dossiers/{id}", web::get().to(show))
+        .route("/dossiers/{id}/siret", web::get().to(siret::show))
+        .route("/dossiers/{id}/siret", web::post().to(siret::submit))
         .route("/dossiers/{id}/brouillon", web::get().to(brouillon))
         .route("/dossiers/{id}/brouillon", web::post().to(save_brouillon))
         .route(
@@ -301,6 +304,25 @@ struct DossierForm {
     max_files: usize,
     /// The map tiles of the champs « carte » (`[carte]`; empty: a coordinate grid).
     carte: crate::config::CarteConfig,
+    /// The établissement of a personne morale's dossier (its SIRET step).
+    etablissement: Option<crate::external::DossierEtablissement>,
+}
+
+/// The établissement of a personne morale's dossier (`None` for individuals).
+async fn dossier_etablissement(
+    state: &AppState,
+    dossier: &OwnedDossier,
+) -> AppResult<Option<crate::external::DossierEtablissement>> {
+    if dossier.for_individual {
+        return Ok(None);
+    }
+    Ok(crate::external::of_dossier_itself(&state.db, dossier.id).await?)
+}
+
+/// A personne morale's brouillon starts with its SIRET step.
+fn siret_step_first(dossier: &OwnedDossier) -> Option<HttpResponse> {
+    (!dossier.for_individual && !dossier.has_siret && dossier.state == Etat::Brouillon)
+        .then(|| redirect(&format!("/dossiers/{}/siret", dossier.id)))
 }
 
 async fn owned(state: &AppState, id: i64, user: &SessionUser) -> AppResult<OwnedDossier> {
@@ -360,6 +382,7 @@ fn form_page(
     mode: Mode,
     form: FormView,
     config: &crate::config::Config,
+    etablissement: Option<crate::external::DossierEtablissement>,
 ) -> DossierForm {
     let storage = &config.storage;
     let action = match mode {
@@ -380,6 +403,7 @@ fn form_page(
         max_file_size: crate::web::pieces::human_size(storage.max_file_bytes),
         max_files: storage.max_files_per_champ,
         carte: config.carte.clone(),
+        etablissement,
     }
 }
 
@@ -393,13 +417,18 @@ async fn brouillon(
     if dossier.state != Etat::Brouillon {
         return Ok(redirect(&format!("/dossiers/{}", dossier.id)));
     }
+    if let Some(step) = siret_step_first(&dossier) {
+        return Ok(step);
+    }
     let form = stored_form(&state, &dossier).await?;
+    let etablissement = dossier_etablissement(&state, &dossier).await?;
     render(&form_page(
         page,
         dossier,
         Mode::Brouillon,
         form,
         &state.config,
+        etablissement,
     ))
 }
 
@@ -414,12 +443,14 @@ async fn modifier(
         Etat::Brouillon => Ok(redirect(&format!("/dossiers/{}/brouillon", dossier.id))),
         Etat::EnConstruction => {
             let form = stored_form(&state, &dossier).await?;
+            let etablissement = dossier_etablissement(&state, &dossier).await?;
             render(&form_page(
                 page,
                 dossier,
                 Mode::Modifier,
                 form,
                 &state.config,
+                etablissement,
             ))
         }
         other => Ok(redirect_with(
@@ -546,7 +577,8 @@ async fn save(
     .with_files(&files)
     .with_external(&external)
     .with_france_connect(fc.as_ref());
-    let mut view = form_page(page, dossier, mode, form, &state.config);
+    let etablissement = dossier_etablissement(state, &dossier).await?;
+    let mut view = form_page(page, dossier, mode, form, &state.config, etablissement);
     view.errors = errors;
     view.alert = alert;
     view.partially_saved = partially_saved;
@@ -623,7 +655,7 @@ async fn autosave(
 /// The errors sorted as their fields appear on the form (identity first, then champs).
 fn in_form_order(mut errors: Vec<FieldError>, defs: &RevisionDefs) -> FormErrors {
     let position = |field: &str| match field {
-        "civilite" => 0,
+        "siret" | "civilite" => 0,
         "nom" => 1,
         "prenom" => 2,
         other => {
@@ -813,6 +845,8 @@ struct DossierPage {
     identity: Option<IndividualRow>,
     /// The identity was transmitted by FranceConnect.
     france_connect: bool,
+    /// The établissement of a personne morale's dossier.
+    etablissement: Option<crate::external::DossierEtablissement>,
     items: Vec<SummaryItem>,
     /// "Je donne mon avis", when the démarche enables a feedback connector.
     monavis: Option<demarches_plugins::FeedbackButton>,
@@ -885,8 +919,10 @@ async fn show(
         None
     };
     let france_connect = france_connect_identity(&state, &dossier).await?.is_some();
+    let etablissement = dossier_etablissement(&state, &dossier).await?;
     render(&DossierPage {
         france_connect,
+        etablissement,
         page,
         badge: badge_class(dossier.state),
         explanation: explanation(dossier.state),

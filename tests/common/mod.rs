@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod chrome;
+pub mod fake_ban;
 pub mod seed;
 
 use std::net::TcpListener;
@@ -680,12 +681,27 @@ pub async fn add_champ(browser: &Browser, id: i64, fields: &[(&str, &str)]) -> P
     browser.submit(&builder, "form#add-champ", fields).await
 }
 
+/// A valid SIRET (Luhn), the one the API Entreprise fake knows (SGG).
+pub const DEMO_SIRET: &str = "12000101100010";
+
 /// Starts a dossier from the démarche page `start` ("/commencer/…"): its id and brouillon form.
+/// A démarche for personnes morales starts with the SIRET step: it is given [`DEMO_SIRET`]
+/// (accepted without data when the démarche has no SIRET connector), then continued.
 pub async fn start_brouillon(browser: &Browser, start: &str) -> (i64, Page) {
     let page = browser.get(start).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let form = browser.submit(&page, "form#commencer", &[]).await;
+    let mut form = browser.submit(&page, "form#commencer", &[]).await;
     assert_eq!(form.status, 200, "{}", form.body);
+    if form.url.ends_with("/siret") {
+        let shown = browser
+            .submit(&form, "form#siret-form", &[("siret", DEMO_SIRET)])
+            .await;
+        assert_eq!(shown.status, 200, "{}", shown.body);
+        form = browser
+            .get(&format!("/dossiers/{}/brouillon", dossier_id(&shown.url)))
+            .await;
+        assert_eq!(form.status, 200, "{}", form.body);
+    }
     assert!(form.url.ends_with("/brouillon"), "{}", form.url);
     (dossier_id(&form.url), form)
 }

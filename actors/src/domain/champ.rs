@@ -879,7 +879,8 @@ fn parse_datetime(value: &str) -> Option<String> {
 
 /// SIRET: 14 digits (spaces allowed) passing the Luhn check; La Poste's
 /// establishments (SIREN 356 000 000) use the sum of the digits, a multiple of 5.
-fn validate_siret(value: &str) -> Result<String, String> {
+/// Also the personne morale's SIRET step of a dossier. Blank is refused.
+pub fn validate_siret(value: &str) -> Result<String, String> {
     let siret = compact(value);
     if siret.len() != 14 || !siret.chars().all(|c| c.is_ascii_digit()) {
         return Err("Le numéro SIRET doit comporter exactement 14 chiffres.".to_owned());

@@ -1,6 +1,7 @@
 //! Data fetched from an external source for a champ (today: the établissement of a
-//! SIRET champ, through a `siret` connector). Pure rules: what a look-up outcome
-//! becomes, and the French messages shown with the champ.
+//! SIRET champ, through a `siret` connector) or for the dossier itself (the établissement
+//! of a personne morale, given at the dossier's SIRET step). Pure rules: what a look-up
+//! outcome becomes, and the French messages shown with it.
 
 use serde_json::Value;
 
@@ -14,6 +15,16 @@ pub const MSG_PENDING_INSTRUCTEUR: &str = "Données de l’établissement en att
 pub const MSG_NOT_FOUND: &str = "Aucun établissement n’est enregistré avec ce numéro SIRET.";
 pub const MSG_INVALID: &str =
     "Ce numéro SIRET n’est pas reconnu par le répertoire des entreprises : vérifiez-le.";
+/// The SIRET step without any connector to ask (DS accepts the number all the same).
+pub const MSG_NOT_RETRIEVED: &str = "Les informations de l’établissement n’ont pas pu être récupérées. Votre numéro SIRET est bien enregistré.";
+/// Shown to the instructeur when no connector could be asked.
+pub const MSG_NOT_RETRIEVED_INSTRUCTEUR: &str =
+    "Les informations de l’établissement n’ont pas été récupérées (aucun service fournisseur).";
+/// A closed établissement: the usager may continue (as in DS), warned.
+pub const MSG_CLOSED: &str = "Cet établissement est fermé selon le répertoire des entreprises (état administratif : fermé). Vous pouvez continuer, mais vérifiez qu’il s’agit bien de l’établissement concerné par votre demande.";
+/// A dossier of a démarche for personnes morales deposited without its SIRET.
+pub const MSG_SIRET_REQUIRED: &str =
+    "Renseignez le numéro SIRET de votre établissement avant de déposer le dossier.";
 
 /// Where the fetched data stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +55,11 @@ impl ExternalState {
     }
 }
 
-/// What a look-up gave, for one champ holding `external_id`.
+/// What a look-up gave, for one champ (or the dossier itself) holding `external_id`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExternalRecord {
-    pub stable_id: i64,
+    /// The champ; `None`: the dossier's own établissement (its SIRET step).
+    pub stable_id: Option<i64>,
     pub external_id: String,
     pub state: ExternalState,
     /// The data (state `Fetched`).
@@ -68,7 +80,7 @@ pub enum LookupOutcome {
 }
 
 impl ExternalRecord {
-    pub fn from_outcome(stable_id: i64, external_id: &str, outcome: LookupOutcome) -> Self {
+    pub fn from_outcome(stable_id: Option<i64>, external_id: &str, outcome: LookupOutcome) -> Self {
         let (state, data, message) = match outcome {
             LookupOutcome::Found(v) => (ExternalState::Fetched, Some(v), None),
             LookupOutcome::NotFound => (ExternalState::NotFound, None, Some(MSG_NOT_FOUND)),
@@ -99,16 +111,16 @@ mod tests {
 
     #[test]
     fn outcomes_become_states_with_french_messages() {
-        let r = ExternalRecord::from_outcome(1, "123", LookupOutcome::NotFound);
+        let r = ExternalRecord::from_outcome(Some(1), "123", LookupOutcome::NotFound);
         assert_eq!(r.state, ExternalState::NotFound);
         assert_eq!(r.message.as_deref(), Some(MSG_NOT_FOUND));
-        let r = ExternalRecord::from_outcome(1, "123", LookupOutcome::Retry);
+        let r = ExternalRecord::from_outcome(Some(1), "123", LookupOutcome::Retry);
         assert_eq!(
             (r.state, r.data, r.message),
             (ExternalState::Pending, None, None)
         );
         let v = serde_json::json!({"siret": "123"});
-        let r = ExternalRecord::from_outcome(1, "123", LookupOutcome::Found(v.clone()));
+        let r = ExternalRecord::from_outcome(Some(1), "123", LookupOutcome::Found(v.clone()));
         assert_eq!((r.state, r.data), (ExternalState::Fetched, Some(v)));
         for s in [
             ExternalState::Pending,

@@ -17,7 +17,8 @@ pub mod slug;
 pub mod transition;
 
 pub use champ::{
-    ChampDef, ChampOptions, Lookups, TypeChamp, check_mandatory, display, validate, validate_with,
+    ChampDef, ChampOptions, Lookups, TypeChamp, check_mandatory, display, validate, validate_siret,
+    validate_with,
 };
 pub use etat::Etat;
 pub use identity::{Civilite, Individual, validate_individual};

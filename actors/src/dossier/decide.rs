@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use super::messages::{Act, ActError, Command, FieldError, SaveForm, Snapshot};
+use super::messages::{Act, ActError, Command, FieldError, SaveForm, SiretInput, Snapshot};
 use uuid::Uuid;
 
 use crate::domain::{self, Etat, MailKind, Transition, TypeChamp, validate_individual};
@@ -72,7 +72,72 @@ pub fn decide(state: &DossierState, act: &Act, ctx: Context<'_>) -> Result<Decis
             stable_id,
             attachment_id,
         } => decide_detach(state, act, *stable_id, *attachment_id),
+        Command::SetSiret(input) => decide_set_siret(state, act, input),
     }
+}
+
+/// The SIRET step of a dossier for personnes morales (FEATURES §3): the owner gives (or
+/// changes, while the dossier is editable) a valid SIRET. An établissement the connector
+/// does not know is refused with its message; anything else is accepted — found, closed
+/// (the page warns), pending (the job comes with the write) or not looked up.
+fn decide_set_siret(
+    state: &DossierState,
+    act: &Act,
+    input: &SiretInput,
+) -> Result<Decision, ActError> {
+    if act.author.kind != AuthorKind::Usager
+        || act.author.user_id != Some(state.user_id)
+        || state.for_individual
+    {
+        return Err(ActError::Forbidden);
+    }
+    if !matches!(state.state, Etat::Brouillon | Etat::EnConstruction) {
+        return Err(ActError::ReadOnly(state.state));
+    }
+    let invalid = |message: String| ActError::Invalid {
+        errors: vec![FieldError {
+            field: "siret".to_owned(),
+            message,
+        }],
+        snapshot: snapshot(state),
+    };
+    let siret = domain::validate_siret(&input.siret).map_err(invalid)?;
+    let record = input
+        .record
+        .as_ref()
+        .filter(|r| r.stable_id.is_none() && r.external_id == siret);
+    if let Some(r) = record
+        && r.state == domain::external::ExternalState::NotFound
+    {
+        return Err(invalid(
+            r.message
+                .clone()
+                .unwrap_or_else(|| domain::external::MSG_NOT_FOUND.to_owned()),
+        ));
+    }
+    let mut write = base_write(state, act, "modifier_etablissement");
+    write.payload = json!({ "siret": siret });
+    write.etablissement = Some(crate::store::dossier::EtablissementWrite {
+        siret: siret.clone(),
+        state: record.map(|r| r.state.as_str().to_owned()),
+        data: record.and_then(|r| r.data.clone()),
+    });
+    if let (Some(r), Some(payload)) = (record, &input.job)
+        && r.state == domain::external::ExternalState::Pending
+    {
+        write.jobs.push(Job {
+            kind: domain::external::JOB_FETCH_EXTERNAL_DATA.to_owned(),
+            payload: payload.clone(),
+        });
+    }
+    let mut next = state.clone();
+    next.siret = Some(siret);
+    Ok(Decision::Commit {
+        write: Box::new(write),
+        next: Box::new(next),
+        warnings: Vec::new(),
+        then_invalid: None,
+    })
 }
 
 /// Annotations privées (FEATURES §5): instructeurs and administrateurs only, once the dossier
@@ -172,6 +237,7 @@ fn base_write(state: &DossierState, act: &Act, kind: &str) -> Write {
         attachment_insert: None,
         attachments_delete: Vec::new(),
         jobs: Vec::new(),
+        etablissement: None,
     }
 }
 
@@ -348,6 +414,12 @@ fn decide_save(
             errors.push(FieldError {
                 field: "civilite".to_owned(),
                 message: "Renseignez votre identité : civilité, nom et prénom.".to_owned(),
+            });
+        }
+        if !state.for_individual && state.siret.is_none() {
+            errors.push(FieldError {
+                field: "siret".to_owned(),
+                message: domain::external::MSG_SIRET_REQUIRED.to_owned(),
             });
         }
         for def in state
@@ -820,6 +892,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::external::{ExternalRecord, LookupOutcome};
     use crate::domain::logic::{Condition, Op};
     use crate::domain::{ChampOptions, Civilite, Individual, TypeChamp};
     use crate::dossier::messages::IndividualInput;
@@ -878,6 +951,7 @@ mod tests {
                 nom: "Durand".to_owned(),
                 prenom: "Camille".to_owned(),
             }),
+            siret: None,
         }
     }
 
@@ -947,6 +1021,130 @@ mod tests {
         assert_eq!(warnings[0].field, "champ_101");
         assert!(invalid.is_none());
         assert_eq!(next.values.get(&102), Some(&json!(true)));
+    }
+
+    fn set_siret(siret: &str, record: Option<ExternalRecord>, job: Option<Value>) -> Act {
+        Act {
+            author: usager(10),
+            expected_version: None,
+            command: Command::SetSiret(SiretInput {
+                siret: siret.to_owned(),
+                record,
+                job,
+            }),
+        }
+    }
+
+    fn personne_morale(state: Etat) -> DossierState {
+        let mut d = dossier(state);
+        d.for_individual = false;
+        d.individual = None;
+        d
+    }
+
+    #[test]
+    fn the_siret_step_writes_the_siret_with_its_look_up() {
+        let state = personne_morale(Etat::Brouillon);
+        let data = json!({"siret": "12000101100010"});
+        let found = ExternalRecord::from_outcome(
+            None,
+            "12000101100010",
+            LookupOutcome::Found(data.clone()),
+        );
+        let act = set_siret("120 001 011 00010", Some(found), None);
+        let (write, next, _, invalid) = commit(decide(&state, &act, CTX).unwrap());
+        assert!(invalid.is_none());
+        assert_eq!(write.kind, "modifier_etablissement");
+        let e = write.etablissement.as_ref().unwrap();
+        assert_eq!(e.siret, "12000101100010");
+        assert_eq!(e.state.as_deref(), Some("fetched"));
+        assert_eq!(e.data.as_ref(), Some(&data));
+        assert!(write.jobs.is_empty());
+        assert_eq!(next.siret.as_deref(), Some("12000101100010"));
+
+        // Pending: the retry job goes with the write.
+        let pending = ExternalRecord::from_outcome(None, "12000101100010", LookupOutcome::Retry);
+        let job = json!({"dossier_id": 42});
+        let act = set_siret("12000101100010", Some(pending), Some(job.clone()));
+        let (write, ..) = commit(decide(&state, &act, CTX).unwrap());
+        assert_eq!(
+            write.etablissement.as_ref().unwrap().state.as_deref(),
+            Some("pending")
+        );
+        assert_eq!(write.jobs.len(), 1);
+        assert_eq!(write.jobs[0].payload, job);
+
+        // No connector: accepted without data.
+        let (write, ..) =
+            commit(decide(&state, &set_siret("12000101100010", None, None), CTX).unwrap());
+        let e = write.etablissement.unwrap();
+        assert_eq!((e.state, e.data), (None, None));
+    }
+
+    #[test]
+    fn the_siret_step_refuses_unknown_and_invalid_numbers_and_other_authors() {
+        let state = personne_morale(Etat::Brouillon);
+        let unknown = ExternalRecord::from_outcome(None, "73282932000074", LookupOutcome::NotFound);
+        let messages = |act: &Act| match decide(&state, act, CTX) {
+            Err(ActError::Invalid { errors, .. }) => errors
+                .into_iter()
+                .map(|e| (e.field, e.message))
+                .collect::<Vec<_>>(),
+            other => panic!("expected Invalid, got {other:?}"),
+        };
+        assert_eq!(
+            messages(&set_siret("73282932000074", Some(unknown), None)),
+            vec![(
+                "siret".to_owned(),
+                domain::external::MSG_NOT_FOUND.to_owned()
+            )]
+        );
+        assert_eq!(
+            messages(&set_siret("12000101100011", None, None)),
+            vec![(
+                "siret".to_owned(),
+                "Le numéro SIRET n’est pas valide.".to_owned()
+            )]
+        );
+        let mut other = set_siret("12000101100010", None, None);
+        other.author = usager(11);
+        assert!(matches!(
+            decide(&state, &other, CTX),
+            Err(ActError::Forbidden)
+        ));
+        assert!(matches!(
+            decide(
+                &dossier(Etat::Brouillon),
+                &set_siret("12000101100010", None, None),
+                CTX
+            ),
+            Err(ActError::Forbidden)
+        ));
+        assert!(matches!(
+            decide(
+                &personne_morale(Etat::EnInstruction),
+                &set_siret("12000101100010", None, None),
+                CTX
+            ),
+            Err(ActError::ReadOnly(Etat::EnInstruction))
+        ));
+    }
+
+    #[test]
+    fn a_personne_morale_deposits_only_with_a_siret() {
+        let mut state = personne_morale(Etat::Brouillon);
+        let act = save(&[(100, "Jardin partagé")], true);
+        match decide(&state, &act, CTX) {
+            Err(ActError::Invalid { errors, .. }) => {
+                assert_eq!(errors.len(), 1);
+                assert_eq!(errors[0].field, "siret");
+                assert_eq!(errors[0].message, domain::external::MSG_SIRET_REQUIRED);
+            }
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+        state.siret = Some("12000101100010".to_owned());
+        let (write, ..) = commit(decide(&state, &act, CTX).unwrap());
+        assert_eq!(write.kind, "passer_en_construction");
     }
 
     #[test]

@@ -42,6 +42,20 @@ pub enum Command {
     },
     /// The usager removed a file from a pièce justificative champ.
     DetachPiece { stable_id: i64, attachment_id: Uuid },
+    /// The usager gives the SIRET of a personne morale's dossier (its first step).
+    SetSiret(SiretInput),
+}
+
+/// The SIRET of a personne morale's dossier, as typed, with what the démarche's `siret`
+/// connector gave for it (looked up by the caller before sending: see `src/external.rs`).
+#[derive(Debug, Clone)]
+pub struct SiretInput {
+    pub siret: String,
+    /// The look-up (`stable_id` = `None`); `None`: no connector to ask.
+    pub record: Option<crate::domain::external::ExternalRecord>,
+    /// With a pending record: the payload of the `fetch_external_data` job that retries,
+    /// inserted with the write.
+    pub job: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default)]

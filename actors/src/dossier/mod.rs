@@ -9,5 +9,5 @@ pub mod messages;
 pub use actor::DossierActor;
 pub use messages::{
     Act, ActError, ActOutcome, CONFLICT_MESSAGE, Command, FieldError, Forget, IndividualInput,
-    RecordExternal, SaveForm, Snapshot,
+    RecordExternal, SaveForm, SiretInput, Snapshot,
 };

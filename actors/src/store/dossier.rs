@@ -64,6 +64,8 @@ pub struct DossierState {
     /// of a block's rows is its own value (see `domain::repetition`).
     pub rows: HashMap<(i64, Uuid), Value>,
     pub individual: Option<Individual>,
+    /// The SIRET of a personne morale's dossier, given at its first step (`dossiers.siret`).
+    pub siret: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -86,6 +88,7 @@ struct Head {
     rows: sqlx::types::Json<Vec<(i64, Uuid, Value)>>,
     /// `[civilite, nom, prenom]` when the identity was given.
     individual: Option<sqlx::types::Json<(String, String, String)>>,
+    siret: Option<String>,
 }
 
 /// Loads the aggregate in one round trip (plus the revision, cached once published).
@@ -97,7 +100,7 @@ pub async fn load(
     let head: Option<Head> = sqlx::query_as(
         "select d.id, d.procedure_id, p.libelle as procedure_libelle, p.for_individual,
                 d.revision_id, d.user_id, u.email as user_email, d.state::text as state,
-                d.groupe_instructeur_id, d.lock_version,
+                d.groupe_instructeur_id, d.lock_version, d.siret,
                 coalesce((select json_agg(json_build_array(c.stable_id, c.value))
                           from champs c
                           where c.dossier_id = d.id and not c.private and c.value is not null
@@ -157,6 +160,7 @@ pub async fn load(
                     prenom,
                 })
             }),
+        siret: head.siret,
     }))
 }
 
@@ -226,6 +230,17 @@ pub struct Write {
     pub attachments_delete: Vec<Uuid>,
     /// Background jobs started by this write.
     pub jobs: Vec<Job>,
+    /// A new SIRET for the dossier (personnes morales), with what its look-up gave.
+    pub etablissement: Option<EtablissementWrite>,
+}
+
+/// The dossier's SIRET and its looked-up data, replacing the previous ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EtablissementWrite {
+    pub siret: String,
+    /// `domain::external::ExternalState` as text; `None`: not looked up (no connector).
+    pub state: Option<String>,
+    pub data: Option<Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -242,7 +257,7 @@ pub enum CommitError {
 ///
 /// One statement (data-modifying CTEs, atomic on its own): the conditional update, the
 /// event, the traitement, the champs (public ones or, with `private_champs`, the
-/// annotations privées), the identity, the outbox rows and the follow. Every
+/// annotations privées), the identity or the établissement, the outbox rows and the follow. Every
 /// insert reads the updated row, so nothing is written when the version check fails.
 pub async fn commit(db: &PgPool, write: &Write) -> Result<i32, CommitError> {
     let files = write.attachment_insert.is_some()
@@ -297,6 +312,7 @@ async fn commit_statement<'e, E: sqlx::PgExecutor<'e>>(
         mail_payloads
             .push(serde_json::to_value(mail).map_err(|e| sqlx::Error::Encode(Box::new(e)))?);
     }
+    let etablissement = write.etablissement.as_ref();
     let instructeur_email =
         (write.author.kind != AuthorKind::Usager).then(|| write.author.email.clone());
     let version: Option<i32> = sqlx::query_scalar(COMMIT_SQL)
@@ -328,6 +344,9 @@ async fn commit_statement<'e, E: sqlx::PgExecutor<'e>>(
         .bind(row_values)
         .bind(delete_row_ids)
         .bind(delete_rows)
+        .bind(etablissement.map(|e| e.siret.clone()))
+        .bind(etablissement.and_then(|e| e.state.clone()))
+        .bind(etablissement.and_then(|e| e.data.clone()))
         .fetch_optional(executor)
         .await?;
     version.ok_or(CommitError::Conflict)
@@ -347,7 +366,10 @@ with upd as (
                         when $3::text is not null then null else processed_at end,
     motivation = case when $3::text in ('accepte', 'refuse', 'sans_suite') then $5
                       when $3::text is not null then null else motivation end,
-    last_champ_updated_at = case when $6 then now() else last_champ_updated_at end
+    last_champ_updated_at = case when $6 then now() else last_champ_updated_at end,
+    siret = coalesce($29::text, siret),
+    etablissement_state = case when $29::text is not null then $30::text else etablissement_state end,
+    etablissement_data = case when $29::text is not null then $31::jsonb else etablissement_data end
   where id = $1 and lock_version = $2
     and (not $21 or exists (
       select 1 from procedures p where p.id = dossiers.procedure_id
