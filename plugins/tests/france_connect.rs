@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::wasm;
 use demarches_fakes::france_connect::{
-    CLIENT_ID, CLIENT_SECRET, Client, FakeFranceConnect, Fault, Identity,
+    Algorithm, CLIENT_ID, CLIENT_SECRET, Client, FakeFranceConnect, Fault, Identity, RSA_KID,
 };
 use demarches_plugins::{
     AuthorizeRequest, CallError, CallbackRequest, ConnectorError, LoadError, Plugins, Policy,
@@ -262,6 +262,26 @@ async fn an_id_token_with_another_nonce_is_refused() {
 async fn an_id_token_signed_with_another_key_is_refused() {
     let fc = fake();
     let p = host(&fc).await;
+    fc.set_fault(Fault::BadSignature);
+    assert!(refused(sign_in(&p).await.unwrap_err()).contains("invalid signature"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rs256_tokens_are_verified_with_the_rsa_key_of_the_jwks() {
+    let fc = fake();
+    let p = host(&fc).await;
+    fc.set_algorithm(Algorithm::Rs256);
+    let person = sign_in(&p).await.unwrap();
+    assert_eq!(person.family_name, "DUBOIS");
+    assert_eq!(person.email.as_deref(), Some("wossewodda-3728@yopmail.com"));
+    let header = person.id_token.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], RSA_KID);
+
     fc.set_fault(Fault::BadSignature);
     assert!(refused(sign_in(&p).await.unwrap_err()).contains("invalid signature"));
 }

@@ -3,14 +3,15 @@
 //! runtime, or none):
 //!
 //! - `GET /api/v2/.well-known/openid-configuration` (issuer = `http://127.0.0.1:<port>/api/v2`)
-//!   and `GET /api/v2/jwks` (one P-256 key, `kid` [`KID`]);
+//!   and `GET /api/v2/jwks` (a P-256 key, `kid` [`KID`], and an RSA key, `kid` [`RSA_KID`]:
+//!   tokens are signed ES256 by default, RS256 after [`FakeFranceConnect::set_algorithm`]);
 //! - `GET|POST /api/v2/authorize`: checks `response_type=code`, the client, the registered
 //!   `redirect_uri`, `openid` in `scope`, `acr_values=eidas1`, `state` and `nonce` of at least
 //!   32 characters (else HTTP 400, no redirect), then redirects at once (303) with a code for
 //!   the current test identity ([`FakeFranceConnect::set_identity`]);
 //! - `POST /api/v2/token`: `client_secret_post` only (401 `invalid_client`), single-use codes
 //!   valid 30 s bound to their `redirect_uri` (400 `invalid_grant`), Bearer access token (60 s)
-//!   and an ES256 id_token (`sub` pairwise, `nonce`, `aud`, `iss`, `acr`, `at_hash`, 60 s);
+//!   and a signed id_token (`sub` pairwise, `nonce`, `aud`, `iss`, `acr`, `at_hash`, 60 s);
 //! - `GET /api/v2/userinfo`: Bearer token (401 `invalid_token`), a signed JWT served as
 //!   `application/jwt` with the claims of the granted scopes;
 //! - `GET /api/v2/session/end`: `id_token_hint`, `state` and a registered
@@ -35,8 +36,21 @@ use sha2::{Digest, Sha256};
 
 use http::{Request, Response, encode};
 
-/// `kid` of the signing key.
+/// `kid` of the ES256 signing key.
 pub const KID: &str = "fake-fc-es256-key-1";
+/// `kid` of the RS256 signing key.
+pub const RSA_KID: &str = "fake-fc-rs256-key-1";
+/// TEST ONLY RSA 2048 private key (PKCS#8), stable across restarts.
+const TEST_ONLY_RSA_KEY: &str = include_str!("france_connect/TEST_ONLY_rsa_key.pem");
+
+/// The algorithm the fake signs its id_tokens and userinfo JWTs with (FranceConnect v2
+/// accepts ES256, recommended, and RS256).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algorithm {
+    #[default]
+    Es256,
+    Rs256,
+}
 /// TEST ONLY P-256 private scalar (the `d` of `shared/connectors/fixtures/france_connect/
 /// TEST_ONLY_private_signing_jwk.json`): stable across restarts, as a real provider's key.
 const TEST_ONLY_KEY_D: &str = "LkWm7Jb6m5gqpI7oym066hpxNS7nHTSYMFeSRBjtHIw";
@@ -55,7 +69,8 @@ pub enum Fault {
     None,
     /// The id_token carries another nonce than the one sent at authorize.
     WrongNonce,
-    /// The id_token is signed with another key under the same `kid`.
+    /// The id_token is signed with another key under the same `kid` (ES256), or its
+    /// RS256 signature is altered.
     BadSignature,
     /// The id_token expired a minute ago.
     Expired,
@@ -230,14 +245,62 @@ struct State {
     codes: HashMap<String, CodeGrant>,
     tokens: HashMap<String, AccessGrant>,
     authorize_requests: Vec<HashMap<String, String>>,
+    algorithm: Algorithm,
     token_requests: usize,
     logouts: usize,
 }
 
 struct Shared {
     issuer: String,
-    key: SigningKey,
+    keys: Keys,
     state: Mutex<State>,
+}
+
+/// The published signing keys.
+struct Keys {
+    es256: SigningKey,
+    rs256: rsa::pkcs1v15::SigningKey<Sha256>,
+}
+
+impl Keys {
+    fn load() -> std::io::Result<Self> {
+        use rsa::pkcs8::DecodePrivateKey;
+        let rsa =
+            rsa::RsaPrivateKey::from_pkcs8_pem(TEST_ONLY_RSA_KEY).map_err(std::io::Error::other)?;
+        Ok(Self {
+            es256: signing_key()?,
+            rs256: rsa::pkcs1v15::SigningKey::new(rsa),
+        })
+    }
+
+    /// A compact JWS of `claims` with the key of `alg`.
+    fn sign(&self, alg: Algorithm, claims: &Value) -> String {
+        match alg {
+            Algorithm::Es256 => sign(&self.es256, claims),
+            Algorithm::Rs256 => {
+                use rsa::signature::{SignatureEncoding, Signer as _};
+                let input = signing_input(&json!({ "alg": "RS256", "kid": RSA_KID }), claims);
+                let sig = self.rs256.sign(input.as_bytes());
+                format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+            }
+        }
+    }
+
+    fn jwks(&self) -> Value {
+        use rsa::traits::PublicKeyParts;
+        let public = rsa::RsaPublicKey::from(self.rs256.as_ref());
+        json!({ "keys": [
+            jwk(&self.es256),
+            {
+                "kty": "RSA",
+                "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+                "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+                "use": "sig",
+                "alg": "RS256",
+                "kid": RSA_KID,
+            },
+        ]})
+    }
 }
 
 /// A running fake; stops when dropped.
@@ -298,9 +361,10 @@ impl FakeFranceConnect {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             issuer: format!("http://{addr}/api/v2"),
-            key: signing_key()?,
+            keys: Keys::load()?,
             state: Mutex::new(State {
                 client,
+                algorithm: Algorithm::Es256,
                 identity: Identity::angela_dubois(),
                 fault: Fault::None,
                 codes: HashMap::new(),
@@ -379,6 +443,11 @@ impl FakeFranceConnect {
         lock(&self.shared.state).fault = fault;
     }
 
+    /// Signs the next tokens with `algorithm`'s key.
+    pub fn set_algorithm(&self, algorithm: Algorithm) {
+        lock(&self.shared.state).algorithm = algorithm;
+    }
+
     /// Query parameters of every authorize request so far.
     pub fn authorize_requests(&self) -> Vec<HashMap<String, String>> {
         lock(&self.shared.state).authorize_requests.clone()
@@ -395,19 +464,35 @@ impl FakeFranceConnect {
 
     /// Signs `claims` with the published key, as the token endpoint does.
     pub fn sign(&self, claims: &Value) -> String {
-        sign(&self.shared.key, claims)
+        let alg = lock(&self.shared.state).algorithm;
+        self.shared.keys.sign(alg, claims)
     }
 }
 
-fn sign(key: &SigningKey, claims: &Value) -> String {
-    let header = json!({ "alg": "ES256", "kid": KID });
-    let input = format!(
+fn signing_input(header: &Value, claims: &Value) -> String {
+    format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+    )
+}
+
+fn sign(key: &SigningKey, claims: &Value) -> String {
+    let input = signing_input(&json!({ "alg": "ES256", "kid": KID }), claims);
     let sig: Signature = key.sign(input.as_bytes());
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+/// `jws` with the first byte of its signature changed.
+fn altered_signature(jws: &str) -> String {
+    let Some((input, signature)) = jws.rsplit_once('.') else {
+        return jws.to_owned();
+    };
+    let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap_or_default();
+    if let Some(first) = bytes.first_mut() {
+        *first ^= 0x01;
+    }
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 fn jwk(key: &SigningKey) -> Value {
@@ -441,7 +526,7 @@ async fn route(s: &Shared, req: Request) -> Response {
     };
     match (req.method.as_str(), path) {
         ("GET", "/.well-known/openid-configuration") => discovery(s),
-        ("GET", "/jwks") => Response::json(200, &json!({ "keys": [jwk(&s.key)] })),
+        ("GET", "/jwks") => Response::json(200, &s.keys.jwks()),
         ("GET", "/authorize") => authorize(s, &req.query),
         ("POST", "/authorize") => authorize(s, &req.form()),
         ("POST", "/token") => token(s, &req).await,
@@ -610,14 +695,14 @@ async fn token(s: &Shared, req: &Request) -> Response {
         "iat": iat,
         "iss": s.issuer,
     });
-    let id_token = if fault == Fault::BadSignature {
+    let id_token = match (fault == Fault::BadSignature, st.algorithm) {
         // another key (a fixed valid scalar) under the published `kid`
-        match SigningKey::from_slice(&[7u8; 32]) {
+        (true, Algorithm::Es256) => match SigningKey::from_slice(&[7u8; 32]) {
             Ok(other) => sign(&other, &claims),
             Err(_) => return oauth_error(500, "server_error", "no key"),
-        }
-    } else {
-        sign(&s.key, &claims)
+        },
+        (true, Algorithm::Rs256) => altered_signature(&s.keys.sign(Algorithm::Rs256, &claims)),
+        (false, alg) => s.keys.sign(alg, &claims),
     };
     st.tokens.insert(
         access_token.clone(),
@@ -674,7 +759,7 @@ fn userinfo(s: &Shared, req: &Request) -> Response {
     Response::new(
         200,
         "application/jwt; charset=utf-8",
-        sign(&s.key, &Value::Object(claims)),
+        s.keys.sign(st.algorithm, &Value::Object(claims)),
     )
 }
 
