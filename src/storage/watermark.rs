@@ -360,6 +360,20 @@ mod tests {
     }
 
     #[test]
+    fn the_exif_orientation_is_applied() {
+        // A 40 × 20 JPEG whose EXIF says « rotate 90° clockwise » (orientation 6).
+        let mut exif = b"II*\0\x08\0\0\0\x01\0".to_vec();
+        exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
+        let mut input = Vec::new();
+        let mut encoder = JpegEncoder::new_with_quality(&mut input, 95);
+        encoder.set_exif_metadata(exif).unwrap();
+        encoder.encode_image(&gradient(40, 20)).unwrap();
+        let (marked, _) = watermark(&input, TEXT).unwrap();
+        let decoded = image::load_from_memory(&marked).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (20, 40));
+    }
+
+    #[test]
     fn a_tiny_image_is_marked_too() {
         let original = RgbImage::from_pixel(16, 16, Rgb([250, 250, 250]));
         let (marked, _) =
