@@ -4,6 +4,10 @@
 //! file while its SHA-256 and size are computed, the first bytes decide its real type, and
 //! the body stops being read as soon as the size limit is passed. The stored file is then
 //! recorded, with the champ's new value and its `virus_scan` job, by the dossier's actor.
+//!
+//! A titre d'identité takes the same path with its own rules: one JPEG or PNG image of
+//! 20 Mo at most, watermarked (`storage::watermark`, on the blocking pool) before it is
+//! stored; once purged after the decision its URL answers 410.
 
 use std::path::{Path, PathBuf};
 
