@@ -112,6 +112,7 @@ fn sample(type_champ: TypeChamp, options: &[String]) -> String {
         TypeChamp::HeaderSection
         | TypeChamp::Explication
         | TypeChamp::PieceJustificative
+        | TypeChamp::TitreIdentite
         | TypeChamp::Repetition => String::new(),
     }
 }

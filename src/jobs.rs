@@ -2,13 +2,15 @@
 //! `FOR UPDATE SKIP LOCKED`, leased for 5 minutes, retried with backoff. Kinds today:
 //! `virus_scan` (an attachment's checksum, then the antivirus), `rebase_dossiers` (the
 //! brouillons and dossiers en construction of a démarche move to its new published
-//! revision, in batches; see `demarches_actors::store::rebase`) and `fetch_external_data`
-//! (the établissement of a SIRET champ whose upstream did not answer, `external.rs`).
+//! revision, in batches; see `demarches_actors::store::rebase`), `fetch_external_data`
+//! (the établissement of a SIRET champ whose upstream did not answer, `external.rs`) and
+//! `purge_titres_identite` (the files of a decided dossier's titres d'identité, queued by
+//! the decision's commit).
 
 use std::time::Duration;
 
 use demarches_actors::domain::external::JOB_FETCH_EXTERNAL_DATA;
-use demarches_actors::store::attachment::JOB_VIRUS_SCAN;
+use demarches_actors::store::attachment::{JOB_PURGE_TITRES, JOB_VIRUS_SCAN};
 use demarches_actors::store::rebase::{self, JOB_REBASE};
 use demarches_actors::{Bus, EventKind};
 use serde_json::Value;
@@ -63,6 +65,7 @@ pub async fn run_due(
         let result = match kind.as_str() {
             JOB_VIRUS_SCAN => virus_scan(db, storage, scanner, &payload).await,
             JOB_REBASE => rebase_dossiers(db, bus, &payload).await,
+            JOB_PURGE_TITRES => purge_titres(db, storage, &payload).await,
             JOB_FETCH_EXTERNAL_DATA => match fetcher {
                 Some(f) => f.run_job(&payload).await,
                 None => Err(anyhow::anyhow!("this worker has no connector host")),
@@ -149,12 +152,13 @@ async fn virus_scan(
         .and_then(Value::as_str)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("virus_scan without attachment_id"))?;
-    let row: Option<(String, String)> =
-        sqlx::query_as("select storage_key, checksum from attachments where id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
-    // Deleted meanwhile: nothing to scan.
+    let row: Option<(String, String)> = sqlx::query_as(
+        "select storage_key, checksum from attachments where id = $1 and purged_at is null",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    // Deleted (or purged) meanwhile: nothing to scan.
     let Some((key, checksum)) = row else {
         return Ok(());
     };
@@ -173,6 +177,42 @@ async fn virus_scan(
         .execute(db)
         .await?;
     tracing::info!(attachment = %id, verdict = state, "virus scan");
+    Ok(())
+}
+
+/// Deletes the files of a decided dossier's titres d'identité, then marks each one purged
+/// (its row stays: the champ still reads « présent »). Deleting an absent file is no error,
+/// so a job interrupted between the two steps finishes on its retry.
+async fn purge_titres(db: &PgPool, storage: &dyn Storage, payload: &Value) -> anyhow::Result<()> {
+    let dossier_id = payload
+        .get("dossier_id")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| anyhow::anyhow!("purge_titres_identite without dossier_id"))?;
+    let ids: Vec<Uuid> = payload
+        .get("attachment_ids")
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let files: Vec<(Uuid, String)> = sqlx::query_as(
+        "select id, storage_key from attachments
+         where dossier_id = $1 and id = any($2) and purged_at is null",
+    )
+    .bind(dossier_id)
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
+    for (id, key) in files {
+        storage.delete(&key).await?;
+        sqlx::query("update attachments set purged_at = now() where id = $1")
+            .bind(id)
+            .execute(db)
+            .await?;
+        tracing::info!(dossier_id, attachment = %id, "titre d'identité purged");
+    }
     Ok(())
 }
 

@@ -623,7 +623,7 @@ pub async fn list_children(
 }
 
 /// "Un bloc répétable ne peut contenir…": the types refused in a block.
-pub const CHILD_TYPE_REFUSED: &str = "Un bloc répétable ne peut contenir ni un autre bloc répétable ni une pièce justificative : choisissez un autre type.";
+pub const CHILD_TYPE_REFUSED: &str = "Un bloc répétable ne peut contenir ni un autre bloc répétable ni une pièce justificative ni un titre d’identité : choisissez un autre type.";
 
 /// Refuses a child type a block cannot hold.
 fn check_child(champ: &NewChamp) -> Result<(), EditError> {

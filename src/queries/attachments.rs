@@ -13,6 +13,8 @@ pub struct AttachmentRow {
     pub filename: String,
     pub byte_size: i64,
     pub virus_scan: String,
+    /// A titre d'identité's file deleted after the decision (`purged_at` set).
+    pub purged: bool,
 }
 
 /// The files of a dossier's champs, by stable id, oldest first.
@@ -21,7 +23,9 @@ pub async fn by_champ(
     dossier_id: i64,
 ) -> Result<HashMap<i64, Vec<AttachmentRow>>, sqlx::Error> {
     let rows: Vec<AttachmentRow> = sqlx::query_as(
-        "select id, record_key, filename, byte_size, virus_scan from attachments
+        "select id, record_key, filename, byte_size, virus_scan,
+                purged_at is not null as purged
+         from attachments
          where dossier_id = $1 and record_kind = $2
          order by created_at, id",
     )
@@ -45,6 +49,8 @@ pub struct Download {
     pub content_type: String,
     pub storage_key: String,
     pub virus_scan: String,
+    /// Deleted from storage after the decision (titre d'identité).
+    pub purged: bool,
     pub owner_id: i64,
     pub state: String,
     /// The reader is an instructeur of the dossier's groupe.
@@ -58,7 +64,7 @@ pub async fn download(
 ) -> Result<Option<Download>, sqlx::Error> {
     sqlx::query_as(
         "select a.filename, a.content_type, a.storage_key, a.virus_scan,
-                d.user_id as owner_id, d.state::text as state,
+                a.purged_at is not null as purged, d.user_id as owner_id, d.state::text as state,
                 exists (select 1 from assign_tos t
                         where t.groupe_instructeur_id = d.groupe_instructeur_id
                           and t.instructeur_id = $2) as instructeur

@@ -4,6 +4,7 @@
 
 pub mod scan;
 pub mod sniff;
+pub mod watermark;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -23,6 +23,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("service unavailable")]
     Unavailable,
+    /// The resource existed and was deleted on purpose (410), with the French reason.
+    #[error("gone")]
+    Gone(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -61,6 +64,7 @@ impl ResponseError for AppError {
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -98,6 +102,7 @@ impl ResponseError for AppError {
                 "Service momentanément indisponible",
                 "Le service est très sollicité. Réessayez dans quelques instants.",
             ),
+            AppError::Gone(reason) => ("Fichier supprimé", *reason),
             AppError::Internal(err) => {
                 tracing::error!(%request_id, error = ?err, "internal error");
                 (

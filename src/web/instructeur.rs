@@ -341,6 +341,8 @@ enum ChampView {
     Files {
         libelle: String,
         files: Vec<crate::web::pieces::FileView>,
+        /// A titre d'identité: its (watermarked) image is shown, not only linked.
+        titre: bool,
     },
     /// A SIRET with the établissement looked up for it, if any.
     Siret {
@@ -449,9 +451,10 @@ async fn dossier_page(
         .filter(|def| !hidden.contains(&def.stable_id))
         .map(|def| match def.type_champ {
             TypeChamp::HeaderSection => ChampView::Section(def.libelle.clone()),
-            TypeChamp::PieceJustificative => ChampView::Files {
+            TypeChamp::PieceJustificative | TypeChamp::TitreIdentite => ChampView::Files {
                 libelle: def.libelle.clone(),
                 files: files.remove(&def.stable_id).unwrap_or_default(),
+                titre: def.type_champ.is_titre_identite(),
             },
             TypeChamp::Explication => ChampView::Explication(def.libelle.clone()),
             TypeChamp::Siret => ChampView::Siret {

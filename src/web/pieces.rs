@@ -4,6 +4,10 @@
 //! file while its SHA-256 and size are computed, the first bytes decide its real type, and
 //! the body stops being read as soon as the size limit is passed. The stored file is then
 //! recorded, with the champ's new value and its `virus_scan` job, by the dossier's actor.
+//!
+//! A titre d'identité takes the same path with its own rules: one JPEG or PNG image of
+//! 20 Mo at most, watermarked (`storage::watermark`, on the blocking pool) before it is
+//! stored; once purged after the decision its URL answers 410.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +30,7 @@ use crate::queries::usager::{self as usager_queries, OwnedDossier};
 use crate::state::AppState;
 use crate::storage::new_key;
 use crate::storage::sniff::{SNIFF_LEN, clean_filename, sniff};
+use crate::storage::watermark::{self, WatermarkError};
 use crate::web::csrf::{CsrfForm, CsrfMultipart};
 use crate::web::error::{AppError, AppResult};
 use crate::web::page::{FlashKind, redirect_with};
@@ -39,6 +44,10 @@ pub const MSG_CORRUPT: &str = "Fichier corrompu : il ne peut pas être télécha
 pub const MSG_NO_FILE: &str = "Choisissez un fichier à joindre.";
 pub const MSG_EMPTY: &str = "Le fichier est vide.";
 pub const MSG_DELETED: &str = "Le fichier a bien été supprimé.";
+/// Shown instead of a titre d'identité whose file was deleted after the decision.
+pub const MSG_TITRE_PURGED: &str = "Titre d'identité supprimé après la décision";
+/// The largest titre d'identité (DS: 20 Mo).
+pub const TITRE_MAX_BYTES: u64 = 20 * 1024 * 1024;
 /// Room for the multipart envelope around the file (token, headers, boundaries).
 const ENVELOPE: u64 = 64 * 1024;
 
@@ -92,6 +101,8 @@ pub struct FileView {
     pub scan_message: &'static str,
     pub infected: bool,
     pub downloadable: bool,
+    /// A titre d'identité deleted after the decision: only [`MSG_TITRE_PURGED`] is shown.
+    pub purged: bool,
     pub href: String,
     pub delete_action: String,
 }
@@ -99,6 +110,7 @@ pub struct FileView {
 impl FileView {
     pub fn new(dossier_id: i64, stable_id: i64, row: &AttachmentRow) -> Self {
         let (scan_message, infected) = match row.virus_scan.as_str() {
+            _ if row.purged => ("", false),
             "safe" => ("", false),
             "infected" => (MSG_INFECTED, true),
             "integrity_error" => (MSG_CORRUPT, true),
@@ -110,7 +122,8 @@ impl FileView {
             size: human_size(u64::try_from(row.byte_size).unwrap_or(0)),
             scan_message,
             infected,
-            downloadable: !infected,
+            downloadable: !infected && !row.purged,
+            purged: row.purged,
             href: format!("/pieces/{}", row.id),
             delete_action: format!(
                 "/dossiers/{dossier_id}/champs/{stable_id}/pieces/{}/delete",
@@ -193,12 +206,32 @@ enum Refusal {
     Failed(anyhow::Error),
 }
 
+/// What the first bytes must be: any allowed type (pièce justificative) or a JPEG or PNG
+/// image (titre d'identité).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accept {
+    Allowed,
+    Image,
+}
+
+impl Accept {
+    fn sniff(self, filename: &str, head: &[u8]) -> Result<&'static str, &'static str> {
+        match self {
+            Accept::Allowed => sniff(filename, head),
+            Accept::Image => watermark::format_of(head)
+                .map(watermark::Format::content_type)
+                .ok_or(watermark::MSG_NOT_AN_IMAGE),
+        }
+    }
+}
+
 /// Streams `field` to a temporary file in `tmp_dir`.
 async fn receive(
     field: &mut actix_multipart::Field,
     filename: &str,
     tmp_dir: &Path,
     max_bytes: u64,
+    accept: Accept,
 ) -> Result<Received, Refusal> {
     let failed = |e: std::io::Error| Refusal::Failed(e.into());
     tokio::fs::create_dir_all(tmp_dir).await.map_err(failed)?;
@@ -224,7 +257,7 @@ async fn receive(
             let take = (SNIFF_LEN - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
             if head.len() >= SNIFF_LEN {
-                content_type = Some(sniff(filename, &head).map_err(Refusal::Type)?);
+                content_type = Some(accept.sniff(filename, &head).map_err(Refusal::Type)?);
             }
         }
         hasher.update(&chunk);
@@ -235,7 +268,7 @@ async fn receive(
     }
     let content_type = match content_type {
         Some(t) => t,
-        None => sniff(filename, &head).map_err(Refusal::Type)?,
+        None => accept.sniff(filename, &head).map_err(Refusal::Type)?,
     };
     file.flush().await.map_err(failed)?;
     file.sync_all().await.map_err(failed)?;
@@ -276,14 +309,23 @@ async fn upload(
         .find(|d| d.stable_id == stable_id && d.type_champ.is_file())
         .ok_or(AppError::NotFound)?;
     let storage_config = &state.config.storage;
+    let titre = def.type_champ.is_titre_identite();
+    let max_files = def.type_champ.max_files(storage_config.max_files_per_champ);
     let values = usager_queries::champ_values(&state.db, dossier.id).await?;
-    if file_ids(values.get(&stable_id)).len() >= storage_config.max_files_per_champ {
+    if file_ids(values.get(&stable_id)).len() >= max_files {
         return Ok(refuse_early(
             &back,
-            &too_many_files(&def.libelle, storage_config.max_files_per_champ),
+            &too_many_files(&def.libelle, max_files),
         ));
     }
-    let max_bytes = storage_config.max_file_bytes;
+    let (max_bytes, accept) = if titre {
+        (
+            storage_config.max_file_bytes.min(TITRE_MAX_BYTES),
+            Accept::Image,
+        )
+    } else {
+        (storage_config.max_file_bytes, Accept::Allowed)
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -312,7 +354,7 @@ async fn upload(
         return Ok(refuse_early(&back, MSG_NO_FILE));
     };
     let tmp_dir = storage_config.dir.join("tmp");
-    let received = match receive(&mut field, &filename, &tmp_dir, max_bytes).await {
+    let received = match receive(&mut field, &filename, &tmp_dir, max_bytes, accept).await {
         Ok(received) => received,
         Err(Refusal::TooLarge) => return Ok(refuse_early(&back, &too_large(max_bytes))),
         Err(Refusal::Type(message)) => return Ok(refuse_early(&back, message)),
@@ -320,6 +362,26 @@ async fn upload(
         Err(Refusal::Failed(err)) => return Err(AppError::Internal(err)),
     };
     drop(field);
+    // A titre d'identité is stored watermarked, never as sent.
+    let received = if titre {
+        let text = watermark_text(&dossier.procedure_libelle, dossier.id);
+        match watermarked(received, &tmp_dir, text).await {
+            Ok(marked) => marked,
+            Err(Refusal::Type(message)) => {
+                return Ok(redirect_with(&back, FlashKind::Error, message));
+            }
+            Err(Refusal::Failed(err)) => return Err(AppError::Internal(err)),
+            Err(Refusal::TooLarge | Refusal::Empty) => {
+                return Ok(redirect_with(
+                    &back,
+                    FlashKind::Error,
+                    &too_large(max_bytes),
+                ));
+            }
+        }
+    } else {
+        received
+    };
 
     let attachment_id = Uuid::new_v4();
     let key = new_key(attachment_id);
@@ -343,7 +405,7 @@ async fn upload(
                 checksum: received.checksum,
                 storage_key: key.clone(),
             },
-            max_files: storage_config.max_files_per_champ,
+            max_files,
         },
     };
     match state.registry.send(dossier.id, act).await {
@@ -362,6 +424,57 @@ async fn upload(
             act_refusal(&dossier, &back, err)
         }
     }
+}
+
+/// The text drawn over a titre d'identité: what it is for, the démarche and the dossier.
+fn watermark_text(procedure_libelle: &str, dossier_id: i64) -> String {
+    const MAX_LIBELLE: usize = 60;
+    let mut libelle: String = procedure_libelle.chars().take(MAX_LIBELLE).collect();
+    if procedure_libelle.chars().count() > MAX_LIBELLE {
+        libelle.push('…');
+    }
+    format!("Document transmis à l’administration – {libelle} – dossier n° {dossier_id}")
+}
+
+/// The received image watermarked, in a new temporary file (the original one is removed).
+/// Decoding and drawing are CPU work: they run on the blocking pool, never on the executor.
+async fn watermarked(
+    received: Received,
+    tmp_dir: &Path,
+    text: String,
+) -> Result<Received, Refusal> {
+    let source = received.tmp.path.clone();
+    let target = TempFile {
+        path: tmp_dir.join(format!("titre-{}", Uuid::new_v4().simple())),
+        keep: false,
+    };
+    let out = target.path.clone();
+    let marked = web::block(move || -> Result<(u64, String, &'static str), Refusal> {
+        let bytes = std::fs::read(&source).map_err(|e| Refusal::Failed(e.into()))?;
+        let (marked, format) = watermark::watermark(&bytes, &text).map_err(|e| match e {
+            WatermarkError::Internal(msg) => Refusal::Failed(anyhow::anyhow!(msg)),
+            WatermarkError::NotAnImage => Refusal::Type(watermark::MSG_NOT_AN_IMAGE),
+            WatermarkError::TooManyPixels => Refusal::Type(watermark::MSG_TOO_MANY_PIXELS),
+        })?;
+        let mut file = std::fs::File::create(&out).map_err(|e| Refusal::Failed(e.into()))?;
+        std::io::Write::write_all(&mut file, &marked).map_err(|e| Refusal::Failed(e.into()))?;
+        file.sync_all().map_err(|e| Refusal::Failed(e.into()))?;
+        Ok((
+            marked.len() as u64,
+            hex::encode(Sha256::digest(&marked)),
+            format.content_type(),
+        ))
+    })
+    .await
+    .map_err(|e| Refusal::Failed(anyhow::anyhow!("watermark task: {e}")))??;
+    drop(received);
+    let (size, checksum, content_type) = marked;
+    Ok(Received {
+        tmp: target,
+        size,
+        checksum,
+        content_type,
+    })
 }
 
 pub(crate) fn act_refusal(
@@ -447,6 +560,9 @@ async fn download(
         || file.virus_scan == "integrity_error"
     {
         return Err(AppError::NotFound);
+    }
+    if file.purged {
+        return Err(AppError::Gone(MSG_TITRE_PURGED));
     }
     let reader = state
         .storage

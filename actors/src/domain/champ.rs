@@ -45,13 +45,14 @@ pub enum TypeChamp {
     HeaderSection,
     Explication,
     PieceJustificative,
+    TitreIdentite,
     Repetition,
     Carte,
 }
 
 impl TypeChamp {
     /// Every supported type, in the order of the editor's type picker.
-    pub const ALL: [TypeChamp; 31] = [
+    pub const ALL: [TypeChamp; 32] = [
         TypeChamp::Text,
         TypeChamp::Textarea,
         TypeChamp::IntegerNumber,
@@ -81,6 +82,7 @@ impl TypeChamp {
         TypeChamp::HeaderSection,
         TypeChamp::Explication,
         TypeChamp::PieceJustificative,
+        TypeChamp::TitreIdentite,
         TypeChamp::Repetition,
         TypeChamp::Carte,
     ];
@@ -117,6 +119,7 @@ impl TypeChamp {
             TypeChamp::HeaderSection => "header_section",
             TypeChamp::Explication => "explication",
             TypeChamp::PieceJustificative => "piece_justificative",
+            TypeChamp::TitreIdentite => "titre_identite",
             TypeChamp::Repetition => "repetition",
             TypeChamp::Carte => "carte",
         }
@@ -154,6 +157,7 @@ impl TypeChamp {
             TypeChamp::HeaderSection => "Titre de section",
             TypeChamp::Explication => "Explication",
             TypeChamp::PieceJustificative => "Pièce justificative",
+            TypeChamp::TitreIdentite => "Titre d'identité",
             TypeChamp::Repetition => "Bloc répétable",
             TypeChamp::Carte => "Carte",
         }
@@ -185,7 +189,25 @@ impl TypeChamp {
     /// True for the file types: their value (a JSON list of attachment ids) is written by
     /// uploads and deletions, never by the dossier form.
     pub const fn is_file(self) -> bool {
-        matches!(self, TypeChamp::PieceJustificative)
+        matches!(
+            self,
+            TypeChamp::PieceJustificative | TypeChamp::TitreIdentite
+        )
+    }
+
+    /// A titre d'identité: one JPEG or PNG image, watermarked when attached and deleted
+    /// from storage once the dossier is decided (accepté, refusé, classé sans suite).
+    pub const fn is_titre_identite(self) -> bool {
+        matches!(self, TypeChamp::TitreIdentite)
+    }
+
+    /// At most this many files on a file champ of this type, whatever the platform's
+    /// limit (`storage.max_files_per_champ`) says: one for a titre d'identité.
+    pub const fn max_files(self, platform_max: usize) -> usize {
+        match self {
+            TypeChamp::TitreIdentite => 1,
+            _ => platform_max,
+        }
     }
 
     /// A bloc répétable: its value (a JSON list of row ids, in order) is written by adding
@@ -196,7 +218,10 @@ impl TypeChamp {
 
     /// Whether a champ of this type may be a child of a bloc répétable.
     pub const fn can_be_child(self) -> bool {
-        !matches!(self, TypeChamp::Repetition | TypeChamp::PieceJustificative)
+        !matches!(
+            self,
+            TypeChamp::Repetition | TypeChamp::PieceJustificative | TypeChamp::TitreIdentite
+        )
     }
 
     /// True for the types whose value comes from the dossier form (not files, not blocks).
@@ -275,6 +300,11 @@ pub struct ChampOptions {
 /// The value of the « Autre » option of a simple drop-down (never a listed option:
 /// listed options are trimmed lines).
 pub const OTHER_OPTION: &str = "__autre__";
+
+/// The text of a titre d'identité given (DS `stringValue`, exports).
+pub const TITRE_PRESENT: &str = "présent";
+/// The text of a titre d'identité not given.
+pub const TITRE_ABSENT: &str = "absent";
 
 impl ChampOptions {
     /// Parses the editor's drop-down text: one option per non-blank line,
@@ -512,7 +542,9 @@ pub fn validate_with(
         | TypeChamp::HeaderSection
         | TypeChamp::Explication => return Ok(None),
         // Files are attached by upload, not typed in the form.
-        TypeChamp::PieceJustificative | TypeChamp::Repetition => return Ok(None),
+        TypeChamp::PieceJustificative | TypeChamp::TitreIdentite | TypeChamp::Repetition => {
+            return Ok(None);
+        }
     };
     Ok(Some(stored))
 }
@@ -766,6 +798,12 @@ pub fn display(type_champ: TypeChamp, value: &Value) -> String {
             1 => "1 fichier".to_owned(),
             n => format!("{n} fichiers"),
         },
+        // DS's `stringValue` of a titre d'identité: whether one was given, never the file
+        // (it stays « présent » after the file is deleted at the decision).
+        (TypeChamp::TitreIdentite, Value::Array(files)) if !files.is_empty() => {
+            TITRE_PRESENT.to_owned()
+        }
+        (TypeChamp::TitreIdentite, _) => TITRE_ABSENT.to_owned(),
         (TypeChamp::Carte, v) => carte::display(v),
         (TypeChamp::Iban, Value::String(s)) => groups_of(s, &[4; 9]),
         (TypeChamp::Siret, Value::String(s)) if s.len() == 14 => groups_of(s, &[3, 3, 3, 5]),
@@ -1237,6 +1275,7 @@ mod tests {
                 "header_section",
                 "explication",
                 "piece_justificative",
+                "titre_identite",
                 "repetition",
                 "carte"
             ]
@@ -1278,6 +1317,19 @@ mod tests {
         assert_eq!(display(t, &json!([])), "");
         assert_eq!(display(t, &json!(["a1b2"])), "1 fichier");
         assert_eq!(display(t, &json!(["a1b2", "c3d4"])), "2 fichiers");
+        assert_eq!(check(t, "n'importe quoi"), Ok(None));
+    }
+
+    #[test]
+    fn titre_identite_is_one_file_shown_as_present_or_absent() {
+        let t = TypeChamp::TitreIdentite;
+        assert!(t.is_file() && t.is_titre_identite() && t.has_value() && !t.is_typed());
+        assert!(!t.can_be_child());
+        assert_eq!(t.libelle(), "Titre d'identité");
+        assert_eq!(t.max_files(10), 1);
+        assert_eq!(TypeChamp::PieceJustificative.max_files(10), 10);
+        assert_eq!(display(t, &json!(["a1b2"])), "présent");
+        assert_eq!(display(t, &json!([])), "absent");
         assert_eq!(check(t, "n'importe quoi"), Ok(None));
     }
 

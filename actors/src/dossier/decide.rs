@@ -713,6 +713,16 @@ pub fn file_ids(value: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// The attachment ids of the dossier's titres d'identité (never in blocs répétables).
+pub fn titre_identite_ids(state: &DossierState) -> Vec<String> {
+    state
+        .defs
+        .public()
+        .filter(|d| d.type_champ.is_titre_identite())
+        .flat_map(|d| file_ids(state.values.get(&d.stable_id)))
+        .collect()
+}
+
 /// The file champ `stable_id` of a dossier its owner may still edit.
 fn editable_file_champ(state: &DossierState, act: &Act, stable_id: i64) -> Result<(), ActError> {
     if act.author.kind != AuthorKind::Usager || act.author.user_id != Some(state.user_id) {
@@ -743,6 +753,10 @@ fn decide_attach(
     max_files: usize,
 ) -> Result<Decision, ActError> {
     editable_file_champ(state, act, stable_id)?;
+    let max_files = state
+        .defs
+        .get(stable_id)
+        .map_or(max_files, |d| d.type_champ.max_files(max_files));
     let mut ids = file_ids(state.values.get(&stable_id));
     if ids.len() >= max_files {
         let libelle = state
@@ -777,7 +791,11 @@ fn decide_attach(
 
 /// "« Pièces » : 10 fichiers au maximum."
 pub fn too_many_files(libelle: &str, max_files: usize) -> String {
-    format!("« {libelle} » : {max_files} fichiers au maximum.")
+    if max_files == 1 {
+        format!("« {libelle} » : un seul fichier est accepté.")
+    } else {
+        format!("« {libelle} » : {max_files} fichiers au maximum.")
+    }
 }
 
 fn decide_detach(
@@ -865,6 +883,14 @@ fn decide_instruct(
     }
     if transition == Transition::PasserEnInstruction {
         write.follow = act.author.user_id;
+    }
+    // A decided dossier no longer needs its titres d'identité: their deletion is queued by
+    // the decision's own commit, so it cannot be forgotten.
+    if outcome.to.is_termine() {
+        let titres = titre_identite_ids(state);
+        if !titres.is_empty() {
+            write.jobs.push(Job::purge_titres(state.id, &titres));
+        }
     }
     let mut next = state.clone();
     next.state = outcome.to;
@@ -1713,6 +1739,78 @@ mod tests {
             write.champs_upsert,
             vec![(103, json!([id, Uuid::from_u128(2).to_string()]))]
         );
+    }
+
+    fn with_titre(state: Etat, ids: &[&str]) -> DossierState {
+        let mut state = with_piece(state, &["pj"]);
+        let mut champs = state.defs.champs.clone();
+        champs.push(champ(
+            104,
+            TypeChamp::TitreIdentite,
+            "Pièce d'identité",
+            true,
+        ));
+        state.defs = Arc::new(RevisionDefs {
+            revision_id: 3,
+            published: true,
+            champs,
+        });
+        if !ids.is_empty() {
+            state.values.insert(104, json!(ids));
+        }
+        state
+    }
+
+    #[test]
+    fn a_titre_identite_holds_one_file() {
+        let state = with_titre(Etat::Brouillon, &[]);
+        let mut act = attach(1, 10);
+        if let Command::AttachPiece { stable_id, .. } = &mut act.command {
+            *stable_id = 104;
+        }
+        let (write, next, _, _) = commit(decide(&state, &act, CTX).unwrap());
+        assert_eq!(write.attachment_insert, Some((104, piece(1))));
+        let Err(ActError::Invalid { errors, .. }) = decide(&next, &act, CTX) else {
+            panic!("a second titre d'identité was accepted");
+        };
+        assert_eq!(
+            errors[0].message,
+            "« Pièce d'identité » : un seul fichier est accepté."
+        );
+    }
+
+    #[test]
+    fn a_decision_queues_the_purge_of_the_titres_identite_in_its_commit() {
+        for (transition, motivation) in [
+            (Transition::Accepter, None),
+            (Transition::Refuser, Some("Incomplet")),
+            (Transition::ClasserSansSuite, Some("Doublon")),
+        ] {
+            let state = with_titre(Etat::EnInstruction, &["t1"]);
+            let (write, _, _, _) =
+                commit(decide(&state, &instruct(transition, motivation), CTX).unwrap());
+            // Only the titre d'identité, not the pièce justificative.
+            assert_eq!(
+                write.jobs,
+                vec![Job::purge_titres(state.id, &["t1".to_owned()])],
+                "{transition:?}"
+            );
+        }
+        // No titre given, or no decision: nothing to purge.
+        let state = with_titre(Etat::EnInstruction, &[]);
+        let (write, _, _, _) =
+            commit(decide(&state, &instruct(Transition::Accepter, None), CTX).unwrap());
+        assert!(write.jobs.is_empty());
+        let state = with_titre(Etat::EnConstruction, &["t1"]);
+        let (write, _, _, _) = commit(
+            decide(
+                &state,
+                &instruct(Transition::PasserEnInstruction, None),
+                CTX,
+            )
+            .unwrap(),
+        );
+        assert!(write.jobs.is_empty());
     }
 
     #[test]

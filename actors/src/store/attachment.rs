@@ -8,6 +8,9 @@ use uuid::Uuid;
 pub const RECORD_CHAMP: &str = "champ";
 /// `jobs.kind` of an antivirus scan (`payload` = `{"attachment_id": …}`).
 pub const JOB_VIRUS_SCAN: &str = "virus_scan";
+/// `jobs.kind` of the deletion of a decided dossier's titres d'identité (`payload` =
+/// `{"dossier_id": …, "attachment_ids": […]}`).
+pub const JOB_PURGE_TITRES: &str = "purge_titres_identite";
 
 /// A file already stored, to record with the command that attaches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,18 @@ impl Job {
         Job {
             kind: JOB_VIRUS_SCAN.to_owned(),
             payload: serde_json::json!({ "attachment_id": attachment_id }),
+        }
+    }
+
+    /// Deletes the files of these titres d'identité and marks them purged; queued by the
+    /// decision that makes them useless.
+    pub fn purge_titres(dossier_id: i64, attachment_ids: &[String]) -> Self {
+        Job {
+            kind: JOB_PURGE_TITRES.to_owned(),
+            payload: serde_json::json!({
+                "dossier_id": dossier_id,
+                "attachment_ids": attachment_ids,
+            }),
         }
     }
 }

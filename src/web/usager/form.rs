@@ -224,8 +224,10 @@ pub struct ChampField {
     pub maxlength: Option<u32>,
     pub error: Option<String>,
     pub stable_id: i64,
-    /// Files of a pièce justificative.
+    /// Files of a pièce justificative or a titre d'identité.
     pub files: Vec<FileView>,
+    /// A titre d'identité: one JPEG or PNG image, watermarked, deleted after the decision.
+    pub titre_identite: bool,
     /// Hidden by its condition with the values shown (`hidden` attribute).
     pub hidden: bool,
     /// The condition as JSON, for the browser evaluator (`data-condition`); empty when none.
@@ -244,6 +246,18 @@ impl ChampField {
 
     pub fn is_file(&self) -> bool {
         self.widget == Widget::File
+    }
+
+    /// Whether another file may be attached (`max_files`: the platform's limit per champ;
+    /// a titre d'identité holds one).
+    pub fn can_add_file(&self, max_files: &usize) -> bool {
+        let max = if self.titre_identite { 1 } else { *max_files };
+        self.files.len() < max
+    }
+
+    /// The largest titre d'identité, in French.
+    pub fn titre_max_size(&self) -> String {
+        crate::web::pieces::human_size(crate::web::pieces::TITRE_MAX_BYTES)
     }
 
     /// The `action` of a block's « Ajouter un élément » button.
@@ -474,7 +488,7 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
             "Le nom de la commune, son code postal, ou les deux, par exemple « Coye-la-Forêt » ou « 60580 ».",
             "",
         ),
-        TypeChamp::PieceJustificative => (Widget::File, "file", "", ""),
+        TypeChamp::PieceJustificative | TypeChamp::TitreIdentite => (Widget::File, "file", "", ""),
         TypeChamp::Repetition => (Widget::Repetition, "", "", ""),
         TypeChamp::Carte => (Widget::Carte, "", "", ""),
     };
@@ -544,6 +558,7 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
         error,
         stable_id: def.stable_id,
         files: Vec::new(),
+        titre_identite: def.type_champ.is_titre_identite(),
         hidden: false,
         condition: def
             .condition
