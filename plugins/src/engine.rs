@@ -1,11 +1,14 @@
 //! One wasmtime `Engine` per process: component model, epoch interruption
-//! driven by a 10 ms ticker thread that stops when the `PluginEngine` drops.
+//! driven by a 10 ms ticker thread that stops when the `PluginEngine` drops, and
+//! the pooling instance allocator (every call instantiates a fresh instance: the
+//! pool keeps slots, memory mappings and fiber stacks warm between calls, which
+//! makes instantiation several times cheaper than mapping them per call).
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Epoch tick period: the granularity of call deadlines.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -21,7 +24,14 @@ impl PluginEngine {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
-        let engine = Engine::new(&config)?;
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
+        let engine = Engine::new(&config).or_else(|pooled| {
+            // A host that refuses the pool's address-space reservation still runs
+            // connectors, each call mapping its own memory.
+            tracing::warn!(error = %pooled, "pooling allocator unavailable, instances allocated on demand");
+            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            Engine::new(&config)
+        })?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
             let engine = engine.clone();
@@ -45,6 +55,27 @@ impl PluginEngine {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+}
+
+/// Concurrent instances the pool holds. A call beyond them fails like any other
+/// connector failure (its champ degrades); per-connector concurrency caps
+/// (`max_concurrent_calls`, 16 by default) keep far below it in practice.
+const POOLED_INSTANCES: u32 = 1_000;
+
+/// The pool: virtual address space is reserved once (a few TiB, nothing resident);
+/// per-call memory limits stay with each store's `ResourceLimiter`.
+fn pool() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    // A `wasm32-wasip2` component holds several core instances (the program and
+    // its shims) but one linear memory; tables are small.
+    pool.total_component_instances(POOLED_INSTANCES)
+        .total_core_instances(POOLED_INSTANCES * 8)
+        .total_memories(POOLED_INSTANCES)
+        .total_tables(POOLED_INSTANCES * 8)
+        .total_stacks(POOLED_INSTANCES)
+        .max_tables_per_module(4)
+        .max_memories_per_module(1);
+    pool
 }
 
 impl Drop for PluginEngine {
