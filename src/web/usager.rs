@@ -360,6 +360,7 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         individual.as_ref(),
         &state.geo,
     )
+    .of_dossier(dossier.id)
     .with_files(&files)
     .with_external(&external)
     .with_france_connect(fc.as_ref()))
@@ -574,6 +575,7 @@ async fn save(
         &errors,
         &state.geo,
     )
+    .of_dossier(dossier.id)
     .with_files(&files)
     .with_external(&external)
     .with_france_connect(fc.as_ref());
