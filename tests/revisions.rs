@@ -769,12 +769,25 @@ async fn a_form_open_since_before_the_publication_saves_onto_the_new_form() {
     );
     assert_eq!(champ_value(&app, brouillon, participants).await, None);
     assert!(!saved.contains("Nombre de participants"), "{}", saved.body);
-    assert_eq!(rebase_events(&app, brouillon).await.len(), 1);
+    let events = rebase_events(&app, brouillon).await;
+    assert_eq!(events.len(), 1);
+    let (latest, kind): (i32, String) = sqlx::query_as(
+        "select version, kind from dossier_events where dossier_id = $1
+         order by version desc limit 1",
+    )
+    .bind(brouillon)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        events[0].0 < latest && kind != "rebase",
+        "rebased first, then the save was written on the new form ({kind} at {latest})"
+    );
     assert!(run_rebase_job(&app, procedure.id).await.is_empty());
     assert_eq!(rebase_events(&app, brouillon).await.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_job_and_loads_racing_rebase_each_dossier_once() {
     let app = TestApp::spawn_with(common::TestOptions {
         worker: false,
@@ -790,7 +803,7 @@ async fn the_job_and_loads_racing_rebase_each_dossier_once() {
          select $1, $2, $3,
                 (case when g % 2 = 0 then 'brouillon' else 'en_construction' end)::dossier_state,
                 $4, 0
-         from generate_series(1, 60) g
+         from generate_series(1, 200) g
          returning id",
     )
     .bind(procedure.id)
@@ -831,7 +844,7 @@ async fn the_job_and_loads_racing_rebase_each_dossier_once() {
     let job = demarches_actors::store::rebase::rebase_procedure(
         &app.db,
         procedure.id,
-        7,
+        5,
         Duration::from_secs(60),
         |_| {},
     );
@@ -860,6 +873,79 @@ async fn the_job_and_loads_racing_rebase_each_dossier_once() {
         assert_eq!(lock_version(&app, dossier).await, 1);
         assert_eq!(champ_value(&app, dossier, participants).await, None);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_waiting_behind_the_job_does_not_rebase_the_dossier_again() {
+    let app = TestApp::spawn_with(common::TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let procedure = seed::simple_procedure(&app.db, "subvention").await;
+    let participants = procedure.champ("Nombre de participants").stable_id;
+    let dossier = seed::deposited_dossier(
+        &app.db,
+        &procedure,
+        USAGER,
+        &[
+            ("Nom du projet", json!("Atelier vélo")),
+            ("Nombre de participants", json!(30)),
+        ],
+    )
+    .await;
+    let mut tx = app.db.begin().await.unwrap();
+    demarches::procedures::delete_champ(&mut tx, procedure.id, participants)
+        .await
+        .unwrap();
+    demarches::procedures::publish(&mut tx, procedure.id, "subvention")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // A write in flight holds the dossier's row: the job reaches it and waits, then the
+    // usager opens it (the dossier is still on the old revision) and waits too.
+    let mut holder = app.db.begin().await.unwrap();
+    sqlx::query("select id from dossiers where id = $1 for update")
+        .bind(dossier)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let job = tokio::spawn({
+        let db = app.db.clone();
+        async move {
+            demarches_actors::store::rebase::rebase_procedure(
+                &db,
+                procedure.id,
+                500,
+                Duration::from_secs(60),
+                |_| {},
+            )
+            .await
+            .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let load = tokio::spawn({
+        let db = app.db.clone();
+        async move {
+            demarches_actors::store::rebase::rebase_dossier(&db, dossier)
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!job.is_finished() && !load.is_finished(), "both wait");
+    holder.commit().await.unwrap();
+    let (job, load) = (job.await.unwrap(), load.await.unwrap());
+    assert_eq!(job.moved, 1, "the job came first");
+    assert_eq!(load, None, "the load finds it moved");
+    assert_eq!(rebase_events(&app, dossier).await.len(), 1);
+    assert_eq!(lock_version(&app, dossier).await, 2);
+    assert_eq!(
+        revision_of(&app, dossier).await,
+        published_revision(&app, procedure.id).await
+    );
 }
 
 #[tokio::test]

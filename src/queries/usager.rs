@@ -246,7 +246,8 @@ pub struct OwnedDossier {
     /// A test dossier: on the draft revision of a démarche still en test.
     pub is_test: bool,
     /// A brouillon or dossier en construction still on an older revision than its
-    /// démarche's published one (the rebase job has not reached it yet).
+    /// démarche's published one (the rebase job has not reached it yet); never on a
+    /// démarche en test.
     pub behind_published: bool,
     pub depose_at: Option<String>,
     pub processed_at: Option<String>,
@@ -290,7 +291,7 @@ pub async fn owned_dossier(
                 (p.state in ('publiee', 'depubliee')
                    or (p.state = 'brouillon' and p.draft_revision_id = d.revision_id)) as accepts_deposits,
                 (p.state = 'brouillon' and p.draft_revision_id = d.revision_id) as is_test,
-                coalesce(d.state in ('brouillon', 'en_construction')
+                coalesce(d.state in ('brouillon', 'en_construction') and p.state <> 'brouillon'
                            and d.revision_id <> p.published_revision_id, false) as behind_published, ",
         datetime_fr!("d.depose_at"),
         " as depose_at, ",

@@ -225,7 +225,8 @@ pub struct Write {
     /// Commit only while the démarche accepts deposits (checked in the same statement).
     pub require_open: bool,
     /// A usager's write: commit only while the dossier, if brouillon or en construction,
-    /// is on its démarche's published revision (checked in the same statement). A state
+    /// is on its démarche's published revision (checked in the same statement; a démarche
+    /// en test has none to follow). A state
     /// cached before a publication then fails like a concurrent write: the actor reloads,
     /// which rebases the dossier, and retries on the new form.
     pub require_published_revision: bool,
@@ -384,7 +385,8 @@ with upd as (
              or (p.state = 'brouillon' and p.draft_revision_id = dossiers.revision_id))))
     and (not $32 or dossiers.state not in ('brouillon', 'en_construction') or exists (
       select 1 from procedures p where p.id = dossiers.procedure_id
-        and coalesce(p.published_revision_id, dossiers.revision_id) = dossiers.revision_id))
+        and (p.state = 'brouillon'
+             or coalesce(p.published_revision_id, dossiers.revision_id) = dossiers.revision_id)))
   returning id, lock_version
 ),
 event as (

@@ -250,8 +250,8 @@ pub struct DossierRebased {
 /// construction still on an older one (rebase on load: its usager opens it before the job
 /// came by). Same writes and guarantees as a batch of the job ([`move_dossiers`], one
 /// transaction); the job then finds nothing left to do for it. `None` when the dossier
-/// already follows the published revision, keeps its own (en instruction, terminé), or was
-/// moved concurrently by someone else.
+/// already follows the published revision, keeps its own (en instruction, terminé; the
+/// test dossiers of a démarche en test), or was moved concurrently by someone else.
 pub async fn rebase_dossier(
     db: &PgPool,
     dossier_id: i64,
@@ -259,7 +259,8 @@ pub async fn rebase_dossier(
     let behind: Option<(i64, i64, i64)> = sqlx::query_as(concat!(
         "select d.procedure_id, d.revision_id, p.published_revision_id
          from dossiers d join procedures p on p.id = d.procedure_id
-         where d.id = $1 and d.revision_id <> p.published_revision_id and d.state in ",
+         where d.id = $1 and p.state <> 'brouillon' and d.revision_id <> p.published_revision_id
+           and d.state in ",
         moving!()
     ))
     .bind(dossier_id)
