@@ -182,6 +182,13 @@ async fn the_administrateur_previews_the_draft_form_as_the_usager_sees_it() {
         )
         .await;
 
+    add_champ(
+        &admin,
+        procedure.id,
+        &[("type_champ", "carte"), ("libelle", "Emprise du projet")],
+    )
+    .await;
+
     let champs = admin
         .get(&format!("/admin/procedures/{}/champs", procedure.id))
         .await;
@@ -212,6 +219,15 @@ async fn the_administrateur_previews_the_draft_form_as_the_usager_sees_it() {
         Some("Élément n° 1")
     );
     assert!(preview.contains("Nom du membre"));
+    // The carte: its map and GeoJSON field, no link to a stored tracé (there is no dossier).
+    let carte = draft_stable_id(&app, procedure.id, "Emprise du projet").await;
+    assert!(
+        common::attr(&preview, &format!("textarea#champ_{carte}"), "name").is_some(),
+        "{}",
+        preview.body
+    );
+    assert!(preview.contains(&format!("data-carte-for=\"champ_{carte}\"")));
+    assert!(preview.text("a.dm-geojson").is_none());
     // Nothing can be saved: no action, every button disabled, no dossier created.
     assert_eq!(common::attr(&preview, "form#dossier-form", "action"), None);
     let html = preview.html();

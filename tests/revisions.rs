@@ -444,6 +444,510 @@ async fn a_form_open_during_the_rebase_loses_no_compatible_answer() {
     );
 }
 
+/// Publishes the draft of `procedure` through the publication page (the rebase job is
+/// queued; without a worker it waits).
+async fn publish(admin: &Browser, procedure: i64) {
+    let publication = admin
+        .get(&format!("/admin/procedures/{procedure}/publication"))
+        .await;
+    let published = admin
+        .submit(&publication, "form#publish", &[("path", "subvention")])
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    assert!(
+        published.contains("La démarche est publiée avec ses modifications."),
+        "{}",
+        published.body
+    );
+}
+
+async fn lock_version(app: &TestApp, dossier: i64) -> i32 {
+    sqlx::query_scalar("select lock_version from dossiers where id = $1")
+        .bind(dossier)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+/// Runs the rebase job's function; returns the dossiers it moved.
+async fn run_rebase_job(app: &TestApp, procedure: i64) -> Vec<i64> {
+    let mut moved = Vec::new();
+    let rebased = demarches_actors::store::rebase::rebase_procedure(
+        &app.db,
+        procedure,
+        500,
+        Duration::from_secs(60),
+        |ids| moved.extend_from_slice(ids),
+    )
+    .await
+    .unwrap();
+    assert!(rebased.done);
+    moved
+}
+
+#[tokio::test]
+async fn a_dossier_opened_before_the_job_is_rebased_as_it_loads() {
+    // No worker: the rebase job waits, as on a large démarche where it takes minutes.
+    let app = TestApp::spawn_with(common::TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let procedure = seed::simple_procedure(&app.db, "subvention").await;
+    let old_revision = procedure.revision_id;
+    let nom = procedure.champ("Nom du projet").stable_id;
+    let participants = procedure.champ("Nombre de participants").stable_id;
+    let structure = procedure.champ("Type de structure").stable_id;
+
+    // A brouillon saved through its actor (which now caches it on the old revision).
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let (brouillon, form) = start_brouillon(&usager, "/commencer/subvention").await;
+    let saved = usager
+        .submit_with_button(
+            &form,
+            "form#dossier-form",
+            &[
+                (&name(&procedure, "Nom du projet"), "Jardin partagé"),
+                (&name(&procedure, "Nombre de participants"), "12"),
+                (&name(&procedure, "Type de structure"), "Entreprise"),
+            ],
+            Some(("action", "save")),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let en_construction = seed::deposited_dossier(
+        &app.db,
+        &procedure,
+        USAGER,
+        &[
+            ("Nom du projet", json!("Atelier vélo")),
+            ("Nombre de participants", json!(30)),
+            ("Type de structure", json!("Association")),
+        ],
+    )
+    .await;
+    let nobody_opens = seed::deposited_dossier(
+        &app.db,
+        &procedure,
+        "autre@example.fr",
+        &[
+            ("Nom du projet", json!("Fête du quartier")),
+            ("Type de structure", json!("Collectivité")),
+        ],
+    )
+    .await;
+    let en_instruction = seed::deposited_dossier(
+        &app.db,
+        &procedure,
+        USAGER,
+        &[
+            ("Nom du projet", json!("Ancien projet")),
+            ("Nombre de participants", json!(5)),
+            ("Type de structure", json!("Entreprise")),
+        ],
+    )
+    .await;
+    sqlx::query(
+        "update dossiers set state = 'en_instruction', en_instruction_at = now() where id = $1",
+    )
+    .bind(en_instruction)
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    // New revision: a champ removed, an option removed, a champ added; published.
+    let admin = app
+        .signed_in(ADMIN, &["administrateur"], "administrateur")
+        .await;
+    let deleted = delete_champ(&admin, procedure.id, participants).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    let edited = edit_champ(
+        &admin,
+        procedure.id,
+        structure,
+        &[("drop_down_options", "Association\nCollectivité")],
+    )
+    .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let added = add_champ(
+        &admin,
+        procedure.id,
+        &[("type_champ", "email"), ("libelle", "Courriel de contact")],
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let contact = draft_stable_id(&app, procedure.id, "Courriel de contact").await;
+    publish(&admin, procedure.id).await;
+    let new_revision = published_revision(&app, procedure.id).await;
+    assert_ne!(new_revision, old_revision);
+    for dossier in [brouillon, en_construction, nobody_opens, en_instruction] {
+        assert_eq!(
+            revision_of(&app, dossier).await,
+            old_revision,
+            "job not run"
+        );
+    }
+
+    // The usager opens the brouillon: the new form, compatible values kept.
+    let form = usager
+        .get(&format!("/dossiers/{brouillon}/brouillon"))
+        .await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.contains("Courriel de contact"), "{}", form.body);
+    assert!(!form.contains("Nombre de participants"), "{}", form.body);
+    assert_eq!(
+        form.field(&format!("champ_{nom}")).as_deref(),
+        Some("Jardin partagé")
+    );
+    assert_eq!(revision_of(&app, brouillon).await, new_revision);
+    assert_eq!(
+        champ_value(&app, brouillon, nom).await,
+        Some(json!("Jardin partagé"))
+    );
+    assert_eq!(champ_value(&app, brouillon, participants).await, None);
+    assert_eq!(
+        champ_value(&app, brouillon, structure).await,
+        None,
+        "« Entreprise » is no longer an option"
+    );
+    let events = rebase_events(&app, brouillon).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, lock_version(&app, brouillon).await);
+    assert_eq!(events[0].1["from_revision"], json!(old_revision));
+    assert_eq!(events[0].1["to_revision"], json!(new_revision));
+    // Opening it again moves nothing.
+    let again = usager
+        .get(&format!("/dossiers/{brouillon}/brouillon"))
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(rebase_events(&app, brouillon).await.len(), 1);
+
+    // Saving works, on the new form.
+    let saved = usager
+        .submit_with_button(
+            &form,
+            "form#dossier-form",
+            &[
+                (&format!("champ_{contact}"), "camille@example.fr"),
+                (&name(&procedure, "Type de structure"), "Association"),
+            ],
+            Some(("action", "save")),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(saved.contains(demarches::web::usager::MSG_BROUILLON_SAVED));
+    assert_eq!(
+        champ_value(&app, brouillon, contact).await,
+        Some(json!("camille@example.fr"))
+    );
+    assert_eq!(
+        champ_value(&app, brouillon, structure).await,
+        Some(json!("Association"))
+    );
+    assert_eq!(revision_of(&app, brouillon).await, new_revision);
+
+    // A dossier en construction opened in « modifier »: the same, then deposited again.
+    let edit = usager
+        .get(&format!("/dossiers/{en_construction}/modifier"))
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    assert!(edit.contains("Courriel de contact"), "{}", edit.body);
+    assert!(!edit.contains("Nombre de participants"), "{}", edit.body);
+    assert_eq!(
+        edit.field(&format!("champ_{nom}")).as_deref(),
+        Some("Atelier vélo")
+    );
+    assert_eq!(revision_of(&app, en_construction).await, new_revision);
+    assert_eq!(champ_value(&app, en_construction, participants).await, None);
+    assert_eq!(rebase_events(&app, en_construction).await.len(), 1);
+    let modified = usager
+        .submit_with_button(
+            &edit,
+            "form#dossier-form",
+            &[(&format!("champ_{contact}"), "atelier@example.fr")],
+            Some(("action", "submit")),
+        )
+        .await;
+    assert_eq!(modified.status, 200, "{}", modified.body);
+    assert!(
+        modified.contains(demarches::web::usager::MSG_MODIFIED),
+        "{}",
+        modified.body
+    );
+    assert_eq!(
+        champ_value(&app, en_construction, contact).await,
+        Some(json!("atelier@example.fr"))
+    );
+    assert_eq!(
+        champ_value(&app, en_construction, structure).await,
+        Some(json!("Association"))
+    );
+
+    // En instruction: its usager still sees the form it was deposited on.
+    let summary = usager.get(&format!("/dossiers/{en_instruction}")).await;
+    assert_eq!(summary.status, 200, "{}", summary.body);
+    assert!(
+        summary.contains("Nombre de participants"),
+        "{}",
+        summary.body
+    );
+    assert!(summary.contains("Entreprise"), "{}", summary.body);
+    assert!(!summary.contains("Courriel de contact"), "{}", summary.body);
+
+    // The job then moves only the dossier nobody opened.
+    assert_eq!(run_rebase_job(&app, procedure.id).await, vec![nobody_opens]);
+    for dossier in [brouillon, en_construction, nobody_opens] {
+        assert_eq!(revision_of(&app, dossier).await, new_revision, "{dossier}");
+        assert_eq!(rebase_events(&app, dossier).await.len(), 1, "{dossier}");
+    }
+    assert_eq!(
+        champ_value(&app, brouillon, contact).await,
+        Some(json!("camille@example.fr")),
+        "the job leaves the rebased brouillon alone"
+    );
+    assert_eq!(revision_of(&app, en_instruction).await, old_revision);
+    assert!(rebase_events(&app, en_instruction).await.is_empty());
+    assert_eq!(
+        champ_value(&app, en_instruction, participants).await,
+        Some(json!(5))
+    );
+}
+
+#[tokio::test]
+async fn a_form_open_since_before_the_publication_saves_onto_the_new_form() {
+    let app = TestApp::spawn_with(common::TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let procedure = seed::simple_procedure(&app.db, "subvention").await;
+    let nom = procedure.champ("Nom du projet").stable_id;
+    let participants = procedure.champ("Nombre de participants").stable_id;
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let (brouillon, form) = start_brouillon(&usager, "/commencer/subvention").await;
+    // A first save: the dossier's actor caches it on the old revision.
+    let form = usager
+        .submit_with_button(
+            &form,
+            "form#dossier-form",
+            &[
+                (&name(&procedure, "Nom du projet"), "Premier jet"),
+                (&name(&procedure, "Nombre de participants"), "4"),
+            ],
+            Some(("action", "save")),
+        )
+        .await;
+    assert_eq!(form.status, 200, "{}", form.body);
+
+    let admin = app
+        .signed_in(ADMIN, &["administrateur"], "administrateur")
+        .await;
+    delete_champ(&admin, procedure.id, participants).await;
+    publish(&admin, procedure.id).await;
+
+    // The page still shows the old form; the job has not run; the usager saves it.
+    let saved = usager
+        .submit_with_button(
+            &form,
+            "form#dossier-form",
+            &[
+                (&name(&procedure, "Nom du projet"), "Version finale"),
+                (&name(&procedure, "Nombre de participants"), "8"),
+            ],
+            Some(("action", "save")),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(
+        revision_of(&app, brouillon).await,
+        published_revision(&app, procedure.id).await,
+        "not saved into the old form"
+    );
+    assert_eq!(
+        champ_value(&app, brouillon, nom).await,
+        Some(json!("Version finale"))
+    );
+    assert_eq!(champ_value(&app, brouillon, participants).await, None);
+    assert!(!saved.contains("Nombre de participants"), "{}", saved.body);
+    let events = rebase_events(&app, brouillon).await;
+    assert_eq!(events.len(), 1);
+    let (latest, kind): (i32, String) = sqlx::query_as(
+        "select version, kind from dossier_events where dossier_id = $1
+         order by version desc limit 1",
+    )
+    .bind(brouillon)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        events[0].0 < latest && kind != "rebase",
+        "rebased first, then the save was written on the new form ({kind} at {latest})"
+    );
+    assert!(run_rebase_job(&app, procedure.id).await.is_empty());
+    assert_eq!(rebase_events(&app, brouillon).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_job_and_loads_racing_rebase_each_dossier_once() {
+    let app = TestApp::spawn_with(common::TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let procedure = seed::simple_procedure(&app.db, "subvention").await;
+    let participants = procedure.champ("Nombre de participants").stable_id;
+    let usager = seed::user_id(&app.db, USAGER).await;
+    let dossiers: Vec<i64> = sqlx::query_scalar(
+        "insert into dossiers (procedure_id, revision_id, user_id, state, groupe_instructeur_id,
+           lock_version)
+         select $1, $2, $3,
+                (case when g % 2 = 0 then 'brouillon' else 'en_construction' end)::dossier_state,
+                $4, 0
+         from generate_series(1, 200) g
+         returning id",
+    )
+    .bind(procedure.id)
+    .bind(procedure.revision_id)
+    .bind(usager)
+    .bind(procedure.groupe_id)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into dossier_events (dossier_id, version, kind, actor_kind, actor_id)
+         select id, 0, 'creer', 'usager', $2 from dossiers where procedure_id = $1",
+    )
+    .bind(procedure.id)
+    .bind(usager)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into champs (dossier_id, stable_id, value) select id, $2, '7' from dossiers
+         where procedure_id = $1",
+    )
+    .bind(procedure.id)
+    .bind(participants)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let mut tx = app.db.begin().await.unwrap();
+    demarches::procedures::delete_champ(&mut tx, procedure.id, participants)
+        .await
+        .unwrap();
+    demarches::procedures::publish(&mut tx, procedure.id, "subvention")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // The job (small batches) while every dossier is loaded, in reverse order.
+    let job = demarches_actors::store::rebase::rebase_procedure(
+        &app.db,
+        procedure.id,
+        5,
+        Duration::from_secs(60),
+        |_| {},
+    );
+    let loads = futures_util::future::join_all(dossiers.iter().rev().map(|id| {
+        let db = app.db.clone();
+        let id = *id;
+        tokio::spawn(async move {
+            demarches_actors::store::rebase::rebase_dossier(&db, id)
+                .await
+                .unwrap()
+        })
+    }));
+    let (job, loads) = tokio::join!(job, loads);
+    let by_loads = loads
+        .into_iter()
+        .filter(|moved| moved.as_ref().unwrap().is_some())
+        .count();
+    assert_eq!(job.unwrap().moved + by_loads, dossiers.len());
+
+    let new_revision = published_revision(&app, procedure.id).await;
+    for dossier in dossiers {
+        assert_eq!(revision_of(&app, dossier).await, new_revision);
+        let events = rebase_events(&app, dossier).await;
+        assert_eq!(events.len(), 1, "dossier {dossier} rebased once");
+        assert_eq!(events[0].0, 1);
+        assert_eq!(lock_version(&app, dossier).await, 1);
+        assert_eq!(champ_value(&app, dossier, participants).await, None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_waiting_behind_the_job_does_not_rebase_the_dossier_again() {
+    let app = TestApp::spawn_with(common::TestOptions {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let procedure = seed::simple_procedure(&app.db, "subvention").await;
+    let participants = procedure.champ("Nombre de participants").stable_id;
+    let dossier = seed::deposited_dossier(
+        &app.db,
+        &procedure,
+        USAGER,
+        &[
+            ("Nom du projet", json!("Atelier vélo")),
+            ("Nombre de participants", json!(30)),
+        ],
+    )
+    .await;
+    let mut tx = app.db.begin().await.unwrap();
+    demarches::procedures::delete_champ(&mut tx, procedure.id, participants)
+        .await
+        .unwrap();
+    demarches::procedures::publish(&mut tx, procedure.id, "subvention")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // A write in flight holds the dossier's row: the job reaches it and waits, then the
+    // usager opens it (the dossier is still on the old revision) and waits too.
+    let mut holder = app.db.begin().await.unwrap();
+    sqlx::query("select id from dossiers where id = $1 for update")
+        .bind(dossier)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let job = tokio::spawn({
+        let db = app.db.clone();
+        async move {
+            demarches_actors::store::rebase::rebase_procedure(
+                &db,
+                procedure.id,
+                500,
+                Duration::from_secs(60),
+                |_| {},
+            )
+            .await
+            .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let load = tokio::spawn({
+        let db = app.db.clone();
+        async move {
+            demarches_actors::store::rebase::rebase_dossier(&db, dossier)
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!job.is_finished() && !load.is_finished(), "both wait");
+    holder.commit().await.unwrap();
+    let (job, load) = (job.await.unwrap(), load.await.unwrap());
+    assert_eq!(job.moved, 1, "the job came first");
+    assert_eq!(load, None, "the load finds it moved");
+    assert_eq!(rebase_events(&app, dossier).await.len(), 1);
+    assert_eq!(lock_version(&app, dossier).await, 2);
+    assert_eq!(
+        revision_of(&app, dossier).await,
+        published_revision(&app, procedure.id).await
+    );
+}
+
 #[tokio::test]
 async fn draft_changes_can_be_discarded() {
     let app = TestApp::spawn().await;

@@ -13,41 +13,26 @@ pub mod address {
     });
 }
 
-pub mod feedback {
-    wasmtime::component::bindgen!({
-        world: "feedback-provider",
-        path: "wit",
-        imports: { default: async },
-        exports: { default: async },
-        with: {
-            "demarches:connector/types": super::address::demarches::connector::types,
-            "demarches:connector/host": super::address::demarches::connector::host,
-        },
-    });
+/// `pub mod $module`: the bindings of world `$world` (a string literal, taken as a `tt`
+/// so that `bindgen!` receives the literal token itself), with the `types` and `host`
+/// interfaces of [`address`].
+macro_rules! world_sharing_address {
+    ($module:ident, $world:tt) => {
+        pub mod $module {
+            wasmtime::component::bindgen!({
+                world: $world,
+                path: "wit",
+                imports: { default: async },
+                exports: { default: async },
+                with: {
+                    "demarches:connector/types": super::address::demarches::connector::types,
+                    "demarches:connector/host": super::address::demarches::connector::host,
+                },
+            });
+        }
+    };
 }
 
-pub mod siret {
-    wasmtime::component::bindgen!({
-        world: "siret-provider",
-        path: "wit",
-        imports: { default: async },
-        exports: { default: async },
-        with: {
-            "demarches:connector/types": super::address::demarches::connector::types,
-            "demarches:connector/host": super::address::demarches::connector::host,
-        },
-    });
-}
-
-pub mod identity {
-    wasmtime::component::bindgen!({
-        world: "identity-provider",
-        path: "wit",
-        imports: { default: async },
-        exports: { default: async },
-        with: {
-            "demarches:connector/types": super::address::demarches::connector::types,
-            "demarches:connector/host": super::address::demarches::connector::host,
-        },
-    });
-}
+world_sharing_address!(feedback, "feedback-provider");
+world_sharing_address!(siret, "siret-provider");
+world_sharing_address!(identity, "identity-provider");

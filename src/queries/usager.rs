@@ -245,6 +245,10 @@ pub struct OwnedDossier {
     pub accepts_deposits: bool,
     /// A test dossier: on the draft revision of a démarche still en test.
     pub is_test: bool,
+    /// A brouillon or dossier en construction still on an older revision than its
+    /// démarche's published one (the rebase job has not reached it yet); never on a
+    /// démarche en test.
+    pub behind_published: bool,
     pub depose_at: Option<String>,
     pub processed_at: Option<String>,
     pub updated: String,
@@ -266,6 +270,7 @@ struct OwnedRow {
     state: String,
     accepts_deposits: bool,
     is_test: bool,
+    behind_published: bool,
     depose_at: Option<String>,
     processed_at: Option<String>,
     updated: String,
@@ -285,7 +290,9 @@ pub async fn owned_dossier(
                 d.revision_id, d.state::text as state,
                 (p.state in ('publiee', 'depubliee')
                    or (p.state = 'brouillon' and p.draft_revision_id = d.revision_id)) as accepts_deposits,
-                (p.state = 'brouillon' and p.draft_revision_id = d.revision_id) as is_test, ",
+                (p.state = 'brouillon' and p.draft_revision_id = d.revision_id) as is_test,
+                coalesce(d.state in ('brouillon', 'en_construction') and p.state <> 'brouillon'
+                           and d.revision_id <> p.published_revision_id, false) as behind_published, ",
         datetime_fr!("d.depose_at"),
         " as depose_at, ",
         datetime_fr!("d.processed_at"),
@@ -312,6 +319,7 @@ pub async fn owned_dossier(
             state: parse_etat(&r.state)?,
             accepts_deposits: r.accepts_deposits,
             is_test: r.is_test,
+            behind_published: r.behind_published,
             depose_at: r.depose_at,
             processed_at: r.processed_at,
             updated: r.updated,

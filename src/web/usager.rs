@@ -1,7 +1,9 @@
 //! Pages of the usager area: the public page of a démarche (`/commencer/…`), the dossier
 //! form (brouillon, then modifications en construction), "Mes dossiers" and the summary
 //! of a dossier. Reads query PostgreSQL; every write goes through the dossier's actor
-//! (creation through `store::dossier::create`).
+//! (creation through `store::dossier::create`; the move of a dossier the rebase job has
+//! not reached yet, as its usager opens it, through `store::rebase::rebase_dossier`, like
+//! the job).
 
 pub(crate) mod form;
 mod siret;
@@ -11,10 +13,12 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use demarches_actors::EventKind;
 use demarches_actors::domain::{Etat, Transition};
 use demarches_actors::dossier::decide::event_kind;
 use demarches_actors::dossier::{Act, ActError, ActOutcome, Command, FieldError};
 use demarches_actors::store::dossier::{self as dossier_store, Author, AuthorKind};
+use demarches_actors::store::rebase;
 use demarches_actors::store::revision::RevisionDefs;
 use serde::Deserialize;
 
@@ -331,6 +335,24 @@ async fn owned(state: &AppState, id: i64, user: &SessionUser) -> AppResult<Owned
         .ok_or(AppError::NotFound)
 }
 
+/// The dossier `id` of `user`, on its démarche's published revision: a brouillon or
+/// dossier en construction the rebase job has not reached yet is moved first
+/// (`store::rebase::rebase_dossier`, the job's code), and every node's actor forgets its
+/// cached state. What the usager then sees and saves is the new form.
+async fn owned_following(state: &AppState, id: i64, user: &SessionUser) -> AppResult<OwnedDossier> {
+    let dossier = owned(state, id, user).await?;
+    if !dossier.behind_published {
+        return Ok(dossier);
+    }
+    if let Some(moved) = rebase::rebase_dossier(&state.db, dossier.id).await? {
+        state.bus.publish(EventKind::DossiersRebased {
+            procedure_id: moved.procedure_id,
+            dossier_ids: vec![dossier.id],
+        });
+    }
+    owned(state, id, user).await
+}
+
 async fn revision(state: &AppState, revision_id: i64) -> AppResult<Arc<RevisionDefs>> {
     Ok(state
         .registry
@@ -360,6 +382,7 @@ async fn stored_form(state: &AppState, dossier: &OwnedDossier) -> AppResult<Form
         individual.as_ref(),
         &state.geo,
     )
+    .of_dossier(dossier.id)
     .with_files(&files)
     .with_external(&external)
     .with_france_connect(fc.as_ref()))
@@ -413,7 +436,7 @@ async fn brouillon(
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let dossier = owned(&state, *id, &user.0).await?;
+    let dossier = owned_following(&state, *id, &user.0).await?;
     if dossier.state != Etat::Brouillon {
         return Ok(redirect(&format!("/dossiers/{}", dossier.id)));
     }
@@ -438,7 +461,7 @@ async fn modifier(
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let dossier = owned(&state, *id, &user.0).await?;
+    let dossier = owned_following(&state, *id, &user.0).await?;
     match dossier.state {
         Etat::Brouillon => Ok(redirect(&format!("/dossiers/{}/brouillon", dossier.id))),
         Etat::EnConstruction => {
@@ -526,11 +549,16 @@ async fn save(
             .after_save(dossier.id)
             .await;
     }
+    if let Ok(outcome) = &result
+        && outcome.warnings.is_empty()
+    {
+        return Ok(after_save(&dossier, mode, outcome));
+    }
+    // The actor may have moved the dossier to the published revision: the form is shown
+    // again on the revision it is now on.
+    let dossier = owned(state, id, user).await?;
     let defs = revision(state, dossier.revision_id).await?;
     let (errors, alert, status, partially_saved) = match result {
-        Ok(outcome) if outcome.warnings.is_empty() => {
-            return Ok(after_save(&dossier, mode, &outcome));
-        }
         Ok(outcome) => (
             in_form_order(outcome.warnings, &defs),
             None,
@@ -574,6 +602,7 @@ async fn save(
         &errors,
         &state.geo,
     )
+    .of_dossier(dossier.id)
     .with_files(&files)
     .with_external(&external)
     .with_france_connect(fc.as_ref());
@@ -901,7 +930,7 @@ async fn show(
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let dossier = owned(&state, *id, &user.0).await?;
+    let dossier = owned_following(&state, *id, &user.0).await?;
     if dossier.state == Etat::Brouillon {
         return Ok(redirect(&format!("/dossiers/{}/brouillon", dossier.id)));
     }

@@ -84,18 +84,41 @@ fn internal(err: impl std::fmt::Display) -> ActError {
     ActError::Internal(err.to_string())
 }
 
-async fn load(env: &ActorEnv, id: i64) -> Result<Arc<DossierState>, ActError> {
-    match store::load(&env.db, &env.revisions, id).await {
-        Ok(Some(state)) => Ok(Arc::new(state)),
-        Ok(None) => Err(ActError::NotFound),
-        Err(err) => Err(internal(err)),
+/// Loads the dossier. For the usager's commands (`follow`), a brouillon or dossier en
+/// construction still on an older revision than its démarche's published one is rebased
+/// first (`store::rebase::rebase_dossier`, the job's code), and the other nodes forget it.
+async fn load(env: &ActorEnv, id: i64, follow: bool) -> Result<Arc<DossierState>, ActError> {
+    let rebased = if follow {
+        crate::store::rebase::rebase_dossier(&env.db, id)
+            .await
+            .map_err(internal)?
+    } else {
+        None
+    };
+    let state = match store::load(&env.db, &env.revisions, id).await {
+        Ok(Some(state)) => state,
+        Ok(None) => return Err(ActError::NotFound),
+        Err(err) => return Err(internal(err)),
+    };
+    if rebased.is_some() {
+        // This actor holds the new state; other nodes drop what they cached.
+        env.bus.publish(EventKind::DossierChanged {
+            dossier_id: state.id,
+            procedure_id: state.procedure_id,
+            groupe_id: state.groupe_instructeur_id,
+            state: state.state.as_str().to_owned(),
+            version: state.lock_version,
+            change: "rebase".to_owned(),
+        });
     }
+    Ok(Arc::new(state))
 }
 
 async fn run(env: &ActorEnv, id: i64, cached: Option<Arc<DossierState>>, act: Act) -> Answer {
+    let follow = act.command.follows_published_revision();
     let mut state = match cached {
         Some(state) => state,
-        None => match load(env, id).await {
+        None => match load(env, id, follow).await {
             Ok(state) => state,
             Err(err) => return (None, Err(err)),
         },
@@ -106,7 +129,7 @@ async fn run(env: &ActorEnv, id: i64, cached: Option<Arc<DossierState>>, act: Ac
             && expected != state.lock_version
         {
             // The cache may be stale (another node wrote): check against the database.
-            match load(env, id).await {
+            match load(env, id, follow).await {
                 Ok(fresh) => state = fresh,
                 Err(err) => return (None, Err(err)),
             }
@@ -117,7 +140,7 @@ async fn run(env: &ActorEnv, id: i64, cached: Option<Arc<DossierState>>, act: Ac
         }
         match attempt_once(env, &state, &act).await {
             Ok((next, outcome)) => return (Some(next), outcome),
-            Err(Retry::Conflict) => match load(env, id).await {
+            Err(Retry::Conflict) => match load(env, id, follow).await {
                 Ok(fresh) => {
                     state = fresh;
                     if act.expected_version.is_some() || attempt == 1 {

@@ -234,6 +234,7 @@ fn base_write(state: &DossierState, act: &Act, kind: &str) -> Write {
         mails: Vec::new(),
         follow: None,
         require_open: false,
+        require_published_revision: act.command.follows_published_revision(),
         attachment_insert: None,
         attachments_delete: Vec::new(),
         jobs: Vec::new(),

@@ -58,6 +58,22 @@ pub struct SiretInput {
     pub job: Option<serde_json::Value>,
 }
 
+impl Command {
+    /// The usager's own commands (the form, its files, the SIRET step): they apply to the
+    /// form of the démarche's published revision, so a brouillon or dossier en
+    /// construction still on an older one is rebased first
+    /// (`store::rebase::rebase_dossier`).
+    pub fn follows_published_revision(&self) -> bool {
+        matches!(
+            self,
+            Command::Save(_)
+                | Command::AttachPiece { .. }
+                | Command::DetachPiece { .. }
+                | Command::SetSiret(_)
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SaveForm {
     pub individual: Option<IndividualInput>,

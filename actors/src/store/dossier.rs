@@ -224,6 +224,12 @@ pub struct Write {
     pub follow: Option<i64>,
     /// Commit only while the démarche accepts deposits (checked in the same statement).
     pub require_open: bool,
+    /// A usager's write: commit only while the dossier, if brouillon or en construction,
+    /// is on its démarche's published revision (checked in the same statement; a démarche
+    /// en test has none to follow). A state
+    /// cached before a publication then fails like a concurrent write: the actor reloads,
+    /// which rebases the dossier, and retries on the new form.
+    pub require_published_revision: bool,
     /// A file attached to a champ (`stable_id`, row), recorded with this write.
     pub attachment_insert: Option<(i64, NewAttachment)>,
     /// Files removed from the dossier.
@@ -246,7 +252,8 @@ pub struct EtablissementWrite {
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
     /// Nothing was written: the dossier moved past `expected_version`, or (with
-    /// `require_open`) the démarche no longer accepts deposits.
+    /// `require_open`) the démarche no longer accepts deposits, or (with
+    /// `require_published_revision`) the dossier must move to the published revision first.
     #[error("the dossier was modified concurrently or its démarche closed")]
     Conflict,
     #[error(transparent)]
@@ -347,6 +354,7 @@ async fn commit_statement<'e, E: sqlx::PgExecutor<'e>>(
         .bind(etablissement.map(|e| e.siret.clone()))
         .bind(etablissement.and_then(|e| e.state.clone()))
         .bind(etablissement.and_then(|e| e.data.clone()))
+        .bind(write.require_published_revision)
         .fetch_optional(executor)
         .await?;
     version.ok_or(CommitError::Conflict)
@@ -375,6 +383,10 @@ with upd as (
       select 1 from procedures p where p.id = dossiers.procedure_id
         and (p.state in ('publiee', 'depubliee')
              or (p.state = 'brouillon' and p.draft_revision_id = dossiers.revision_id))))
+    and (not $32 or dossiers.state not in ('brouillon', 'en_construction') or exists (
+      select 1 from procedures p where p.id = dossiers.procedure_id
+        and (p.state = 'brouillon'
+             or coalesce(p.published_revision_id, dossiers.revision_id) = dossiers.revision_id)))
   returning id, lock_version
 ),
 event as (

@@ -9,11 +9,14 @@
 //! a bloc répétable, by its stable row id). Dossiers en instruction or terminés keep their
 //! revision. Running it twice, or on two workers at once, is harmless: a moved dossier no
 //! longer matches.
+//!
+//! A dossier loaded for its usager before the job reached it is moved first, alone, by
+//! [`rebase_dossier`] (the same statements, see [`move_dossiers`]).
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 
 use super::revision::versions;
 use crate::domain::revision_change::{ValueRule, compare, value_rules};
@@ -92,32 +95,15 @@ macro_rules! doomed {
     };
 }
 
-/// Moves at most `limit` dossiers of `procedure_id` on revision `plan.from` to `plan.to`;
-/// returns their ids (empty when none is left).
-pub async fn rebase_batch(
-    db: &PgPool,
-    procedure_id: i64,
-    plan: &Plan,
-    limit: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let payload = json!({
-        "from_revision": plan.from,
-        "to_revision": plan.to,
-        "dropped": plan.rules.iter().filter(|(_, r)| *r == ValueRule::Drop)
-            .map(|(id, _)| *id).collect::<Vec<_>>(),
-        "restricted": plan.rules.iter().filter(|(_, r)| *r != ValueRule::Drop)
-            .map(|(id, _)| *id).collect::<Vec<_>>(),
-    });
-    let moved: Vec<i64> = sqlx::query_scalar(concat!(
-        "with picked as (
-           select id from dossiers
-           where procedure_id = $1 and revision_id = $2 and state in ",
-        moving!(),
-        "
-           order by id limit $4
-           for update
-         ),
+/// The rebase statement: the dossiers `picked` (locked, still on `$2` and following the
+/// published revision) move to `$3` with `lock_version + 1` and a `rebase` event (payload
+/// `$5`) at that version; returns their ids.
+macro_rules! move_picked {
+    ($picked:expr) => {
+        concat!(
+            "with picked as (",
+            $picked,
+            "),
          moved as (
            update dossiers d set revision_id = $3, lock_version = d.lock_version + 1,
              updated_at = now()
@@ -129,14 +115,73 @@ pub async fn rebase_batch(
            select id, lock_version, 'rebase', 'systeme', null, $5 from moved
          )
          select id from moved order by id"
-    ))
-    .bind(procedure_id)
-    .bind(plan.from)
-    .bind(plan.to)
-    .bind(limit)
-    .bind(&payload)
-    .fetch_all(&mut *tx)
-    .await?;
+        )
+    };
+}
+
+/// A batch of the job: at most `$4` dossiers of démarche `$1` on revision `$2`.
+const MOVE_BATCH: &str = move_picked!(concat!(
+    "select id from dossiers
+           where procedure_id = $1 and revision_id = $2 and state in ",
+    moving!(),
+    "
+           order by id limit $4
+           for update"
+));
+
+/// One dossier (`$1`), if it is still on revision `$2` and follows the published revision.
+const MOVE_ONE: &str = move_picked!(concat!(
+    "select id from dossiers
+           where id = $1 and revision_id = $2 and state in ",
+    moving!(),
+    "
+           for update"
+));
+
+/// Which dossiers one move takes.
+#[derive(Debug, Clone, Copy)]
+enum Pick {
+    /// The job's batch: the next `limit` dossiers of the démarche on the plan's old revision.
+    Batch { procedure_id: i64, limit: i64 },
+    /// One dossier, rebased as it is loaded for its usager.
+    Dossier(i64),
+}
+
+/// Moves the dossiers `pick` takes from `plan.from` to `plan.to` inside `tx`: the one
+/// place where a rebase is written, for the job's batches and for one dossier loaded by
+/// its usager. The dossiers are locked (`FOR UPDATE`) and taken only while still on
+/// `plan.from` in a following state, so a dossier rebased meanwhile (by the job, or by a
+/// load on another node) is skipped, never moved twice; each moved dossier gets
+/// `lock_version + 1` and a `rebase` event, then the values the changes do not keep are
+/// dropped by stable id. Returns the ids moved.
+async fn move_dossiers(
+    tx: &mut Transaction<'_, Postgres>,
+    plan: &Plan,
+    pick: Pick,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let payload = json!({
+        "from_revision": plan.from,
+        "to_revision": plan.to,
+        "dropped": plan.rules.iter().filter(|(_, r)| *r == ValueRule::Drop)
+            .map(|(id, _)| *id).collect::<Vec<_>>(),
+        "restricted": plan.rules.iter().filter(|(_, r)| *r != ValueRule::Drop)
+            .map(|(id, _)| *id).collect::<Vec<_>>(),
+    });
+    let (sql, key, limit) = match pick {
+        Pick::Batch {
+            procedure_id,
+            limit,
+        } => (MOVE_BATCH, procedure_id, limit),
+        Pick::Dossier(id) => (MOVE_ONE, id, 1),
+    };
+    let moved: Vec<i64> = sqlx::query_scalar(sql)
+        .bind(key)
+        .bind(plan.from)
+        .bind(plan.to)
+        .bind(limit)
+        .bind(&payload)
+        .fetch_all(&mut **tx)
+        .await?;
     let (ids, modes, values) = rule_arrays(&plan.rules);
     if !moved.is_empty() && !ids.is_empty() {
         sqlx::query(concat!(
@@ -149,7 +194,7 @@ pub async fn rebase_batch(
         .bind(&ids)
         .bind(&modes)
         .bind(&values)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         // A multiple choice keeps its remaining options, in order.
         sqlx::query(concat!(
@@ -165,11 +210,74 @@ pub async fn rebase_batch(
         .bind(&ids)
         .bind(&modes)
         .bind(&values)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
+    Ok(moved)
+}
+
+/// Moves at most `limit` dossiers of `procedure_id` on revision `plan.from` to `plan.to`,
+/// in one transaction; returns their ids (empty when none is left).
+pub async fn rebase_batch(
+    db: &PgPool,
+    procedure_id: i64,
+    plan: &Plan,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let moved = move_dossiers(
+        &mut tx,
+        plan,
+        Pick::Batch {
+            procedure_id,
+            limit,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(moved)
+}
+
+/// A dossier [`rebase_dossier`] moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DossierRebased {
+    pub procedure_id: i64,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Moves one dossier to its démarche's published revision when it is a brouillon or en
+/// construction still on an older one (rebase on load: its usager opens it before the job
+/// came by). Same writes and guarantees as a batch of the job ([`move_dossiers`], one
+/// transaction); the job then finds nothing left to do for it. `None` when the dossier
+/// already follows the published revision, keeps its own (en instruction, terminé; the
+/// test dossiers of a démarche en test), or was moved concurrently by someone else.
+pub async fn rebase_dossier(
+    db: &PgPool,
+    dossier_id: i64,
+) -> Result<Option<DossierRebased>, sqlx::Error> {
+    let behind: Option<(i64, i64, i64)> = sqlx::query_as(concat!(
+        "select d.procedure_id, d.revision_id, p.published_revision_id
+         from dossiers d join procedures p on p.id = d.procedure_id
+         where d.id = $1 and p.state <> 'brouillon' and d.revision_id <> p.published_revision_id
+           and d.state in ",
+        moving!()
+    ))
+    .bind(dossier_id)
+    .fetch_optional(db)
+    .await?;
+    let Some((procedure_id, from, to)) = behind else {
+        return Ok(None);
+    };
+    let plan = Plan::between(db, from, to).await?;
+    let mut tx = db.begin().await?;
+    let moved = move_dossiers(&mut tx, &plan, Pick::Dossier(dossier_id)).await?;
+    tx.commit().await?;
+    Ok((!moved.is_empty()).then_some(DossierRebased {
+        procedure_id,
+        from,
+        to,
+    }))
 }
 
 /// For each rule, how many brouillons and dossiers en construction of `procedure_id` hold

@@ -29,14 +29,6 @@ struct PreviewPage {
     max_files: usize,
     /// The map tiles of the champs « carte ».
     carte: crate::config::CarteConfig,
-    /// The usager templates link a stored carte to its dossier; the preview has neither
-    /// dossier nor stored value, so no link is rendered.
-    dossier: NoDossier,
-}
-
-/// Stands for the dossier the usager templates expect.
-struct NoDossier {
-    id: i64,
 }
 
 pub(super) async fn show(
@@ -75,6 +67,5 @@ pub(super) async fn show(
         max_file_size: crate::web::pieces::human_size(state.config.storage.max_file_bytes),
         max_files: state.config.storage.max_files_per_champ,
         carte: state.config.carte.clone(),
-        dossier: NoDossier { id: 0 },
     })
 }

@@ -236,6 +236,9 @@ pub struct ChampField {
     pub rows: Vec<RowView>,
     /// SIRET: the établissement looked up for the value stored.
     pub etablissement: Option<crate::external::EtablissementView>,
+    /// Carte of a dossier's form (top level): where its stored tracé is downloaded as
+    /// GeoJSON (see [`FormView::of_dossier`]); `None` in the administrateur's preview.
+    pub geojson_url: Option<String>,
 }
 
 impl ChampField {
@@ -273,6 +276,13 @@ impl ChampField {
     /// A top-level carte, which has a GPX/KML import form (not the children of a block).
     pub fn can_import(&self) -> bool {
         self.widget == Widget::Carte && self.name == format!("champ_{}", self.stable_id)
+    }
+
+    /// The link « Télécharger le tracé enregistré », when there is a tracé.
+    pub fn geojson_link(&self) -> Option<&str> {
+        self.geojson_url
+            .as_deref()
+            .filter(|_| self.can_import() && !self.value.trim().is_empty())
     }
 
     /// The id of a carte's import form (placed after the dossier form).
@@ -567,6 +577,7 @@ fn field(def: &ChampDefRow, shown: Shown, error: Option<String>, geo: &GeoIndex)
             .unwrap_or_default(),
         rows: Vec::new(),
         etablissement: None,
+        geojson_url: None,
     }
 }
 
@@ -750,6 +761,14 @@ impl FormView {
             }
             field.error = view.message.clone();
             field.etablissement = Some(view.clone());
+        }
+        self
+    }
+
+    /// The form of dossier `dossier_id`: its top-level cartes link to their stored tracé.
+    pub fn of_dossier(mut self, dossier_id: i64) -> Self {
+        for field in self.fields.iter_mut().filter(|f| f.can_import()) {
+            field.geojson_url = Some(crate::web::carte::geojson_url(dossier_id, field.stable_id));
         }
         self
     }
