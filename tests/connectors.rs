@@ -9,9 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::fake_ban::FakeBan;
 use common::seed;
 use common::{Browser, TestApp, TestOptions};
+use demarches_fakes::ban::FakeBan;
 use serde_json::{Value, json};
 
 const USAGER: &str = "camille.durand@example.fr";
@@ -56,7 +56,10 @@ async fn setup() -> Setup {
 
 /// `setup` plus more artifacts (`(file name, built artifact)`) and grant lines.
 async fn setup_with(artifacts: &[(&str, &str)], grants_extra: &str) -> Setup {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
+    // These tests type addresses the fake's table lacks ("rue de Rivoli"…), and the
+    // connector tester probes with "8 bd du Port": they get the Ségur record.
+    up.answer_unmatched_with(Some("20 Avenue de Ségur 75007 Paris"));
     let dir = std::env::temp_dir().join(format!(
         "demarches-plugins-{}",
         uuid::Uuid::new_v4().simple()
@@ -81,7 +84,7 @@ async fn setup_with(artifacts: &[(&str, &str)], grants_extra: &str) -> Setup {
             base_url = "http://127.0.0.1:{port}"
             {grants_extra}
             "#,
-            port = up.port
+            port = up.port()
         ),
     )
     .unwrap();
@@ -192,7 +195,7 @@ async fn address_suggestions_come_from_the_ban_connector_and_swap_without_restar
     assert!(row.starts_with("ban 1.0.0 "), "{row}");
     assert!(row.contains("address"), "{row}");
     assert!(
-        row.contains(&format!("127.0.0.1:{}", s.up.as_ref().unwrap().port)),
+        row.contains(&format!("127.0.0.1:{}", s.up.as_ref().unwrap().port())),
         "{row}"
     );
     assert_eq!(
@@ -488,7 +491,7 @@ async fn administrateur_enables_connectors_per_demarche_and_tests_them() {
         page.text("#connecteur-ban .dm-version").as_deref(),
         Some("1.0.0")
     );
-    let port = s.up.as_ref().unwrap().port;
+    let port = s.up.as_ref().unwrap().port();
     assert!(
         page.text("#connecteur-ban .dm-hosts")
             .unwrap()
