@@ -109,6 +109,59 @@ async fn setup_with(artifacts: &[(&str, &str)], grants_extra: &str) -> Setup {
     }
 }
 
+/// The demo set-up: `plugins.fake_upstreams` starts the BAN fake and points the operator's
+/// `ban` grant (`config/connectors.toml`, the real host) at it, so address suggestions
+/// work offline.
+#[tokio::test]
+async fn fake_upstreams_serve_address_suggestions_offline() {
+    let dir = std::env::temp_dir().join(format!(
+        "demarches-plugins-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ban.wasm"), wasm("ban")).unwrap();
+    let app = TestApp::spawn_with(TestOptions {
+        vars: vec![
+            (
+                "DEMARCHES__PLUGINS__DIR".to_owned(),
+                dir.display().to_string(),
+            ),
+            (
+                "DEMARCHES__PLUGINS__GRANTS".to_owned(),
+                repo("config/connectors.toml").display().to_string(),
+            ),
+            (
+                "DEMARCHES__PLUGINS__FAKE_UPSTREAMS".to_owned(),
+                "true".to_owned(),
+            ),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        // The watcher loads ban.wasm asynchronously.
+        let (status, body) = suggestions(&usager, "20 avenue de seg").await;
+        if status == 200 && body.as_array().is_some_and(|a| !a.is_empty()) {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no suggestion: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(body[0]["label"], "20 Avenue de Ségur 75007 Paris");
+    assert_eq!(body[0]["citycode"], "75107");
+    let (status, body) = suggestions(&usager, "78 rue du Gres Vergeze").await;
+    assert_eq!(status, 200);
+    assert_eq!(body[0]["label"], "78 Rue du Grés 30310 Vergèze");
+    // An address the fake does not know: no suggestion, not an outage.
+    assert_eq!(
+        suggestions(&usager, "12 rue Inconnue").await,
+        (200, json!([]))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 async fn suggestions(browser: &Browser, q: &str) -> (u16, Value) {
     let url = format!("/api/adresses?q={}", urlencode(q));
     let page = browser.get(&url).await;
