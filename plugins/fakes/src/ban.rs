@@ -42,6 +42,9 @@ const TABLE: &[&str] = &[
     fixture!("ds_spec/address.json"),
 ];
 
+/// Queries the demo suggests typing (`demarches demo` prints them); each finds its record.
+pub const DEMO_ADDRESSES: &[&str] = &["20 avenue de Ségur Paris", "78 rue du Grès Vergèze", "Alès"];
+
 const E400_QUERY: &str = fixture!("error_400_failed_parsing_query.json");
 const E400_LIMIT: &str = fixture!("error_400_limit_out_of_range.json");
 

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use demarches_fakes::ban::{FakeBan, Fault};
+use demarches_fakes::ban::{DEMO_ADDRESSES, FakeBan, Fault};
 use serde_json::Value;
 
 /// GET `target`: (status, lowercase head, JSON body or Null).
@@ -59,6 +59,29 @@ fn a_prefix_of_each_word_finds_the_address_accents_and_case_aside() {
     let (_, _, body) = get(&up, "/search/?q=3%20avenue%20de%20S%C3%A9gur");
     assert_eq!(labels(&body), ["20 Avenue de Ségur 75007 Paris"]);
     assert!(body["features"][0]["properties"]["score"].as_f64().unwrap() < 1.0);
+}
+
+#[test]
+fn each_demo_address_finds_its_record_first() {
+    let up = FakeBan::start().unwrap();
+    let expected = [
+        "20 Avenue de Ségur 75007 Paris",
+        "78 Rue du Grés 30310 Vergèze",
+        "Alès",
+    ];
+    assert_eq!(DEMO_ADDRESSES.len(), expected.len());
+    for (q, label) in DEMO_ADDRESSES.iter().zip(expected) {
+        let q: String = q
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let (status, _, body) = get(&up, &format!("/search/?q={q}&limit=10"));
+        assert_eq!(status, 200);
+        assert_eq!(labels(&body), [label], "{q}");
+    }
 }
 
 #[test]
