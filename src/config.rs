@@ -106,8 +106,9 @@ impl Default for GeoConfig {
 pub struct PluginsConfig {
     pub dir: PathBuf,
     pub grants: PathBuf,
-    /// Start the loopback fake of API Entreprise (crate `demarches-fakes`) and point the
-    /// `api_entreprise` grant at it, so the demo works offline. Refused in production.
+    /// Start the loopback fakes of API Entreprise and of the BAN address search (crate
+    /// `demarches-fakes`) and point the `api_entreprise` and `ban` grants at them, so the
+    /// demo works offline. Refused in production.
     pub fake_upstreams: bool,
     /// Development and demo only: a loopback address (`127.0.0.1:8091`) where `serve`
     /// starts a fake FranceConnect and points the `france_connect` grant at it, so the

@@ -263,7 +263,14 @@ pub fn summary(config: &Config, demo: &Demo) -> String {
          administrateur  {ADMIN}\n  instructeur     {INSTRUCTEUR}\n  usager          {USAGER}\n\n\
          Connexion : {sign_in}\n\
          SIRET de démonstration (API Entreprise simulée avec plugins.fake_upstreams) : \
-         {DEMO_SIRET}\n{france_connect}{mails}",
+         {DEMO_SIRET}\n\
+         Adresses de démonstration (BAN simulée avec plugins.fake_upstreams, champ « Adresse ») : \
+         {addresses}\n{france_connect}{mails}",
+        addresses = demarches_fakes::ban::DEMO_ADDRESSES
+            .iter()
+            .map(|a| format!("« {a} »"))
+            .collect::<Vec<_>>()
+            .join(", "),
         france_connect = if config.plugins.fake_france_connect.is_empty() {
             String::new()
         } else {

@@ -11,6 +11,7 @@ use demarches_actors::router::Routing;
 use demarches_actors::store::revision::RevisionCache;
 use demarches_actors::{ActorEnv, Bus, EventKind, Registry};
 use demarches_fakes::api_entreprise::FakeApiEntreprise;
+use demarches_fakes::ban::FakeBan;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -61,7 +62,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
     );
     let storage = Arc::new(crate::storage::LocalStorage::new(&config.storage.dir));
     let fake = start_fake_france_connect(&config);
-    let (plugins, plugins_watch, fake_api_entreprise) = start_plugins(
+    let (plugins, plugins_watch, fake_upstreams) = start_plugins(
         &config.plugins,
         fake.as_ref().map(|(_, grant)| grant.clone()),
     )?;
@@ -75,7 +76,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         storage,
         plugins,
         plugins_watch,
-        fake_api_entreprise,
+        fake_upstreams,
         fake_france_connect: fake.map(|(fake, _)| Arc::new(fake)),
     };
     spawn_bus_pump(&state);
@@ -85,8 +86,8 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
 /// The connector host: grants from `config.grants`, artifacts of `config.dir` loaded now
 /// and on every change (hot swap). A missing grants file or directory, or a refused
 /// artifact, only logs: the platform runs without (that) connector. With
-/// `fake_upstreams`, the loopback fake of API Entreprise is started and the
-/// `api_entreprise` grant points at it (demo). Call within a runtime.
+/// `fake_upstreams`, the loopback fakes of API Entreprise and BAN are started and the
+/// `api_entreprise` and `ban` grants point at them (demo). Call within a runtime.
 #[allow(clippy::type_complexity)]
 fn start_plugins(
     config: &crate::config::PluginsConfig,
@@ -94,7 +95,7 @@ fn start_plugins(
 ) -> anyhow::Result<(
     demarches_plugins::Plugins,
     Option<Arc<demarches_plugins::DirWatcher>>,
-    Option<Arc<FakeApiEntreprise>>,
+    Option<Arc<FakeUpstreams>>,
 )> {
     demarches_plugins::install_crypto_provider();
     let mut policy = match demarches_plugins::Policy::load(&config.grants) {
@@ -111,10 +112,16 @@ fn start_plugins(
             .insert(crate::france_connect::CONNECTOR.to_owned(), grant);
     }
     let fake = if config.fake_upstreams {
-        let fake = FakeApiEntreprise::spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
-        point_at_fake(&mut policy, &fake);
-        tracing::info!(base_url = %fake.base_url(), "API Entreprise is the loopback fake (plugins.fake_upstreams)");
-        Some(Arc::new(fake))
+        let api_entreprise = FakeApiEntreprise::spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
+        point_at_fake(&mut policy, &api_entreprise);
+        tracing::info!(base_url = %api_entreprise.base_url(), "API Entreprise is the loopback fake (plugins.fake_upstreams)");
+        let ban = FakeBan::start()?;
+        point_ban_at_fake(&mut policy, &ban);
+        tracing::info!(base_url = %ban.base_url(), "BAN is the loopback fake (plugins.fake_upstreams)");
+        Some(Arc::new(FakeUpstreams {
+            _api_entreprise: api_entreprise,
+            _ban: ban,
+        }))
     } else {
         None
     };
@@ -135,6 +142,21 @@ fn start_plugins(
             Ok((plugins, None, fake))
         }
     }
+}
+
+/// The fakes `plugins.fake_upstreams` starts (development and demo), running while held.
+pub struct FakeUpstreams {
+    _api_entreprise: FakeApiEntreprise,
+    _ban: FakeBan,
+}
+
+/// The `ban` grant, reaching the fake (loopback, plain HTTP) instead of the real service.
+fn point_ban_at_fake(policy: &mut demarches_plugins::Policy, fake: &FakeBan) {
+    let grant = policy.connectors.entry("ban".to_owned()).or_default();
+    grant.allowed_hosts.push(fake.authority());
+    grant.allow_loopback = true;
+    grant.allow_http = true;
+    grant.config.insert("base_url".to_owned(), fake.base_url());
 }
 
 /// The `api_entreprise` grant, reaching the fake (loopback, plain HTTP) with its token.

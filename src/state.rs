@@ -26,9 +26,9 @@ pub struct AppState {
     /// Keeps the plugins directory watched while the state lives (none when the directory
     /// is missing).
     pub plugins_watch: Option<Arc<demarches_plugins::DirWatcher>>,
-    /// The loopback fake of API Entreprise while `plugins.fake_upstreams` (demo), kept
-    /// running as long as the state lives.
-    pub fake_api_entreprise: Option<Arc<demarches_fakes::api_entreprise::FakeApiEntreprise>>,
+    /// The loopback fakes of API Entreprise and BAN while `plugins.fake_upstreams` (demo),
+    /// kept running as long as the state lives.
+    pub fake_upstreams: Option<Arc<crate::server::FakeUpstreams>>,
     /// Development and demo: the fake FranceConnect `serve` started
     /// (`plugins.fake_france_connect`), kept running while the state lives.
     pub fake_france_connect: Option<Arc<demarches_fakes::france_connect::FakeFranceConnect>>,

@@ -9,9 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::fake_ban::FakeBan;
 use common::seed;
 use common::{Browser, TestApp, TestOptions};
+use demarches_fakes::ban::FakeBan;
 use serde_json::{Value, json};
 
 const USAGER: &str = "camille.durand@example.fr";
@@ -56,7 +56,10 @@ async fn setup() -> Setup {
 
 /// `setup` plus more artifacts (`(file name, built artifact)`) and grant lines.
 async fn setup_with(artifacts: &[(&str, &str)], grants_extra: &str) -> Setup {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
+    // These tests type addresses the fake's table lacks ("rue de Rivoli"…), and the
+    // connector tester probes with "8 bd du Port": they get the Ségur record.
+    up.answer_unmatched_with(Some("20 Avenue de Ségur 75007 Paris"));
     let dir = std::env::temp_dir().join(format!(
         "demarches-plugins-{}",
         uuid::Uuid::new_v4().simple()
@@ -81,7 +84,7 @@ async fn setup_with(artifacts: &[(&str, &str)], grants_extra: &str) -> Setup {
             base_url = "http://127.0.0.1:{port}"
             {grants_extra}
             "#,
-            port = up.port
+            port = up.port()
         ),
     )
     .unwrap();
@@ -104,6 +107,59 @@ async fn setup_with(artifacts: &[(&str, &str)], grants_extra: &str) -> Setup {
         dir,
         up: Some(up),
     }
+}
+
+/// The demo set-up: `plugins.fake_upstreams` starts the BAN fake and points the operator's
+/// `ban` grant (`config/connectors.toml`, the real host) at it, so address suggestions
+/// work offline.
+#[tokio::test]
+async fn fake_upstreams_serve_address_suggestions_offline() {
+    let dir = std::env::temp_dir().join(format!(
+        "demarches-plugins-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ban.wasm"), wasm("ban")).unwrap();
+    let app = TestApp::spawn_with(TestOptions {
+        vars: vec![
+            (
+                "DEMARCHES__PLUGINS__DIR".to_owned(),
+                dir.display().to_string(),
+            ),
+            (
+                "DEMARCHES__PLUGINS__GRANTS".to_owned(),
+                repo("config/connectors.toml").display().to_string(),
+            ),
+            (
+                "DEMARCHES__PLUGINS__FAKE_UPSTREAMS".to_owned(),
+                "true".to_owned(),
+            ),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        // The watcher loads ban.wasm asynchronously.
+        let (status, body) = suggestions(&usager, "20 avenue de seg").await;
+        if status == 200 && body.as_array().is_some_and(|a| !a.is_empty()) {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no suggestion: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(body[0]["label"], "20 Avenue de Ségur 75007 Paris");
+    assert_eq!(body[0]["citycode"], "75107");
+    let (status, body) = suggestions(&usager, "78 rue du Gres Vergeze").await;
+    assert_eq!(status, 200);
+    assert_eq!(body[0]["label"], "78 Rue du Grés 30310 Vergèze");
+    // An address the fake does not know: no suggestion, not an outage.
+    assert_eq!(
+        suggestions(&usager, "12 rue Inconnue").await,
+        (200, json!([]))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 async fn suggestions(browser: &Browser, q: &str) -> (u16, Value) {
@@ -192,7 +248,7 @@ async fn address_suggestions_come_from_the_ban_connector_and_swap_without_restar
     assert!(row.starts_with("ban 1.0.0 "), "{row}");
     assert!(row.contains("address"), "{row}");
     assert!(
-        row.contains(&format!("127.0.0.1:{}", s.up.as_ref().unwrap().port)),
+        row.contains(&format!("127.0.0.1:{}", s.up.as_ref().unwrap().port())),
         "{row}"
     );
     assert_eq!(
@@ -488,7 +544,7 @@ async fn administrateur_enables_connectors_per_demarche_and_tests_them() {
         page.text("#connecteur-ban .dm-version").as_deref(),
         Some("1.0.0")
     );
-    let port = s.up.as_ref().unwrap().port;
+    let port = s.up.as_ref().unwrap().port();
     assert!(
         page.text("#connecteur-ban .dm-hosts")
             .unwrap()

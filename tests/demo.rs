@@ -73,4 +73,7 @@ async fn demo_seeds_a_published_demarche_and_accounts_idempotently() {
     assert!(summary.contains(&format!("/commencer/{}", demo::DEMO_PATH)));
     assert!(summary.contains(demo::DEMO_PASSWORD));
     assert!(summary.contains(&format!("/commencer/{}", demo::DEMO_ENTREPRISES_PATH)));
+    for address in demarches_fakes::ban::DEMO_ADDRESSES {
+        assert!(summary.contains(&format!("« {address} »")), "{summary}");
+    }
 }

@@ -12,10 +12,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::fake_ban::FakeBan;
 use common::seed::{self, SeededProcedure};
 use common::{Browser, Page, TestApp, TestOptions};
 use demarches_fakes::api_entreprise::{FakeApiEntreprise, Fault, valid_token};
+use demarches_fakes::ban::FakeBan;
 use serde_json::{Value, json};
 
 const USAGER: &str = "camille.durand@example.fr";
@@ -88,7 +88,7 @@ async fn setup_with(journey: bool) -> Setup {
     );
     let (fc, ban) = if journey {
         let fc = FakeFranceConnect::start(Client::default()).unwrap();
-        let ban = FakeBan::start().await;
+        let ban = FakeBan::start().unwrap();
         std::fs::write(plugins.join("france_connect.wasm"), wasm("france_connect")).unwrap();
         std::fs::write(plugins.join("ban.wasm"), wasm("ban")).unwrap();
         grants.push_str(&format!(
@@ -112,7 +112,7 @@ async fn setup_with(journey: bool) -> Setup {
             "#,
             fc_auth = fc.authority(),
             issuer = fc.issuer(),
-            port = ban.port,
+            port = ban.port(),
         ));
         (Some(fc), Some(ban))
     } else {

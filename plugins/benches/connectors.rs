@@ -285,7 +285,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         demarches_plugins::install_crypto_provider();
-        let up = FakeBan::start().await;
+        let up = FakeBan::start().unwrap();
         overhead(&up).await;
         hot_swap(&up).await;
     });

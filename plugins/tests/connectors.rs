@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{FakeBan, wasm};
+use common::{FakeBan, Fault, wasm};
 use demarches_plugins::{
     CallError, ConnectorError, DemarcheConfig, FeedbackButton, LoadError, Plugins, Policy,
     RegistryError,
@@ -74,7 +74,7 @@ async fn assert_host_healthy(p: &Plugins) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ban_search_maps_features() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = host(&up, "").await;
     let info = &p.current("ban").unwrap().info;
     assert_eq!(info.name, "ban");
@@ -101,7 +101,7 @@ async fn ban_search_maps_features() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ban_empty_result() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = host(&up, "").await;
     let r = p
         .search_address("ban", "zzqxw ygrk 99999", 5)
@@ -112,7 +112,7 @@ async fn ban_empty_result() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ban_400_is_invalid_input() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = host(&up, "").await;
     let e = p.search_address("ban", "ab", 5).await.unwrap_err();
     match &e {
@@ -137,7 +137,8 @@ async fn ban_400_is_invalid_input() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ban_5xx_is_unavailable_and_retryable() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
+    up.fail("panne", Fault::Unavailable(Some(7)));
     let p = host(&up, "").await;
     let e = p.search_address("ban", "panne", 5).await.unwrap_err();
     assert_eq!(e, CallError::Guest(ConnectorError::Unavailable(Some(7))));
@@ -146,7 +147,8 @@ async fn ban_5xx_is_unavailable_and_retryable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ban_slow_upstream_times_out_within_budget() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
+    up.fail("lent", Fault::Hang(Duration::from_secs(5)));
     let p = host(&up, "").await;
     let t = Instant::now();
     let e = p.search_address("ban", "lent", 5).await.unwrap_err();
@@ -162,7 +164,7 @@ async fn ban_slow_upstream_times_out_within_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_connector_is_not_loaded() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = host(&up, "").await;
     let e = p.search_address("nope", "x", 1).await.unwrap_err();
     assert_eq!(e, CallError::NotLoaded("nope".into()));
@@ -177,7 +179,7 @@ async fn unknown_connector_is_not_loaded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn infinite_loop_is_stopped_at_its_deadline() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = host(&up, &misbehave("looper", "loop", "timeout_ms = 200", "")).await;
     p.load_bytes("looper", &wasm("misbehave")).await.unwrap();
     let t = Instant::now();
@@ -200,7 +202,7 @@ async fn infinite_loop_is_stopped_at_its_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_bomb_is_stopped_at_the_cap() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = host(&up, &misbehave("hog", "memory", "memory_mib = 32", "")).await;
     p.load_bytes("hog", &wasm("misbehave")).await.unwrap();
     let e = p.search_address("hog", "x", 1).await.unwrap_err();
@@ -211,7 +213,7 @@ async fn memory_bomb_is_stopped_at_the_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undeclared_host_is_denied() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let grant = format!(
         "allowed_hosts = [\"{}\"]\nallow_loopback = true\nallow_http = true",
         up.authority()
@@ -238,8 +240,8 @@ async fn undeclared_host_is_denied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loopback_and_metadata_are_denied_without_the_grant() {
-    let up = FakeBan::start().await;
-    let port = up.port;
+    let up = FakeBan::start().unwrap();
+    let port = up.port();
     // granted host, but loopback not granted: by IP literal and by name
     let grant =
         format!("allowed_hosts = [\"127.0.0.1:{port}\", \"localhost:{port}\"]\nallow_http = true");
@@ -261,23 +263,19 @@ async fn loopback_and_metadata_are_denied_without_the_grant() {
     ]
     .join("\n");
     let p = host(&up, &extra).await;
-    let hits_before = up.hits.load(Ordering::SeqCst);
+    let hits_before = up.hits();
     for n in ["lit", "byname", "meta"] {
         p.load_bytes(n, &wasm("misbehave")).await.unwrap();
         let e = p.search_address(n, "x", 1).await.unwrap_err();
         assert!(matches!(e, CallError::DeniedHost(_)), "{n}: {e:?}");
     }
-    assert_eq!(
-        up.hits.load(Ordering::SeqCst),
-        hits_before,
-        "no request reached the upstream"
-    );
+    assert_eq!(up.hits(), hits_before, "no request reached the upstream");
     assert_host_healthy(&p).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_rechecked_at_each_hop() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let auth = up.authority();
     let grant = format!("allowed_hosts = [\"{auth}\"]\nallow_loopback = true\nallow_http = true");
     let cfg = |path: &str| format!("declared_hosts = \"{auth}\"\nurl = \"http://{auth}{path}\"");
@@ -306,7 +304,7 @@ async fn redirects_are_rechecked_at_each_hop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_get_reveals_only_granted_keys() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     // SAFETY: this test binary's only use of this variable
     unsafe { std::env::set_var("DEMARCHES_CONNECTOR_PROBE_TOKEN", "s3cret") };
     let extra = misbehave(
@@ -337,7 +335,7 @@ async fn config_get_reveals_only_granted_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_is_namespaced_per_connector() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let extra = [
         misbehave("cachea", "cache", "", ""),
         misbehave("cacheb", "cache", "", ""),
@@ -370,7 +368,7 @@ async fn cache_is_namespaced_per_connector() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hot_swap_under_load_loses_no_call() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = host(&up, "").await;
     let v2 = wasm("ban_v2");
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -432,7 +430,7 @@ async fn hot_swap_under_load_loses_no_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_artifact_is_rejected_and_current_keeps_serving() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = host(&up, "").await;
     let e = p.load_bytes("ban", b"\0asm not really").await.unwrap_err();
     assert!(matches!(e, LoadError::Compile(_)), "{e:?}");
@@ -458,7 +456,7 @@ async fn malformed_artifact_is_rejected_and_current_keeps_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_restores_the_previous_version() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = host(&up, "").await;
     assert_eq!(
         p.rollback("ban").unwrap_err(),
@@ -497,7 +495,7 @@ async fn eventually<F: Fn() -> bool>(what: &str, f: F) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_loads_swaps_rejects_and_unloads() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let p = Plugins::new(policy(&up, "")).unwrap();
     let dir = std::env::temp_dir().join(format!(
         "demarches-plugins-{}-{}",
@@ -542,7 +540,7 @@ async fn watcher_loads_swaps_rejects_and_unloads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demarche_config_is_read_after_the_operator_grant() {
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let extra = misbehave("probe", "config", "", "colour = \"bleu\"");
     let p = host(&up, &extra).await;
     p.load_bytes("probe", &wasm("misbehave")).await.unwrap();
@@ -700,7 +698,7 @@ async fn monavis_refuses_bad_snippets_with_french_messages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_rollback_restores_the_previous_artifact_and_watchers_converge() {
     use demarches_plugins::files;
-    let up = FakeBan::start().await;
+    let up = FakeBan::start().unwrap();
     let dir = std::env::temp_dir().join(format!(
         "demarches-plugins-{}-{}",
         std::process::id(),

@@ -5,7 +5,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod chrome;
-pub mod fake_ban;
 pub mod seed;
 
 use std::net::TcpListener;

@@ -19,8 +19,6 @@
 //!
 //! [`Fault`] makes it misbehave the way tests need (wrong nonce, bad signature, expired
 //! token, 5xx, slow answer, user cancelling).
-mod http;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -34,7 +32,7 @@ use rand::Rng;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use http::{Request, Response, encode};
+use crate::http::{Request, Response, encode};
 
 /// `kid` of the ES256 signing key.
 pub const KID: &str = "fake-fc-es256-key-1";
@@ -391,7 +389,7 @@ impl FakeFranceConnect {
                         async move { route(&s, req).await }
                     });
                     tokio::select! {
-                        _ = http::serve(listener, handler) => {}
+                        _ = crate::http::serve(listener, handler) => {}
                         _ = stopped => {}
                     }
                 });
