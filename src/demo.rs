@@ -199,6 +199,12 @@ fn demo_champs() -> Vec<NewChamp> {
             true,
         ),
         champ(TypeChamp::Phone, "Téléphone", "", false),
+        champ(
+            TypeChamp::Address,
+            "Adresse",
+            "Commencez à saisir l’adresse puis choisissez-la dans la liste.",
+            false,
+        ),
         NewChamp {
             options: ChampOptions {
                 drop_down_options: vec![

@@ -61,6 +61,11 @@ async fn demo_seeds_a_published_demarche_and_accounts_idempotently() {
     let usager = app.browser();
     usager.sign_in(demo::USAGER, demo::DEMO_PASSWORD).await;
     assert_eq!(usager.get("/dossiers").await.status, 200);
+    // The demo form has an address champ fed by the address suggestions.
+    let start = usager.get(&format!("/commencer/{}", demo::DEMO_PATH)).await;
+    let brouillon = usager.submit(&start, "form#commencer", &[]).await;
+    assert!(brouillon.contains("Adresse"), "{}", brouillon.url);
+    assert!(brouillon.contains("data-autocomplete=\"/api/adresses\""));
     // A dossier on the démarche for personnes morales starts with the SIRET step.
     let start = usager
         .get(&format!("/commencer/{}", demo::DEMO_ENTREPRISES_PATH))
