@@ -158,31 +158,39 @@ async fn overhead(up: &FakeBan) {
             .unwrap();
         ban_native(&client, &up.base_url(), &format!("{i} rue de Paris")).await;
     }
-    let t = Instant::now();
+    // Interleaved, one connector call then the same query natively, each timed: the
+    // medians and the median of the pairwise differences cancel the drift of a loaded
+    // machine and of the fake's own latency.
+    let mut connector = Vec::with_capacity(BAN_CALLS as usize);
+    let mut native = Vec::with_capacity(BAN_CALLS as usize);
+    let mut delta = Vec::with_capacity(BAN_CALLS as usize);
     for i in 0..BAN_CALLS {
-        let r = p
-            .search_address("ban", &format!("{i} avenue de Ségur Paris"), 5)
-            .await
-            .unwrap();
-        std::hint::black_box(r);
+        let q = format!("{i} avenue de Ségur Paris");
+        let t = Instant::now();
+        std::hint::black_box(p.search_address("ban", &q, 5).await.unwrap());
+        let c = t.elapsed().as_secs_f64() * 1e6;
+        let t = Instant::now();
+        std::hint::black_box(ban_native(&client, &up.base_url(), &q).await);
+        let n = t.elapsed().as_secs_f64() * 1e6;
+        connector.push(c);
+        native.push(n);
+        delta.push(c - n);
     }
-    let wasm_ban = per_call(t.elapsed(), BAN_CALLS);
-    let t = Instant::now();
-    for i in 0..BAN_CALLS {
-        std::hint::black_box(
-            ban_native(
-                &client,
-                &up.base_url(),
-                &format!("{i} avenue de Ségur Paris"),
-            )
-            .await,
-        );
-    }
-    let native_ban = per_call(t.elapsed(), BAN_CALLS);
     println!(
-        "ban (loopback fake): connector {wasm_ban:.1} µs/call, native reqwest+serde {native_ban:.1} µs/call, overhead {:.1} µs (target < 100 µs)",
-        wasm_ban - native_ban
+        "ban (loopback fake, {BAN_CALLS} interleaved pairs): connector median {:.1} µs/call, native reqwest+serde median {:.1} µs/call, overhead median {:.1} µs (p25 {:.1}, p75 {:.1}; target < 100 µs)",
+        quantile(&mut connector, 0.5),
+        quantile(&mut native, 0.5),
+        quantile(&mut delta, 0.5),
+        quantile(&mut delta, 0.25),
+        quantile(&mut delta, 0.75),
     );
+}
+
+/// The `q` quantile of `values` (sorted in place).
+fn quantile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let i = ((values.len() as f64 - 1.0) * q).round() as usize;
+    values.get(i).copied().unwrap_or_default()
 }
 
 async fn hot_swap(up: &FakeBan) {
