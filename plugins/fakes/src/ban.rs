@@ -11,7 +11,8 @@
 //!   matching `q`: every query word holding a letter must be the start of a word of the
 //!   label, accents and case aside (« 20 avenue de seg » finds « 20 Avenue de Ségur 75007
 //!   Paris »); numbers only raise the `score` (a house number the table lacks still finds
-//!   the street, as the real service does). `type`, `postcode` and `citycode` filter;
+//!   the street, as the real service does), and so does covering more of the label (« Paris »
+//!   ranks the commune first). `type`, `postcode` and `citycode` filter;
 //!   nothing matching is `features: []`, never an error;
 //! - faults chosen per query ([`Fault`]): 503, 429 (HTML body, `Retry-After`), a hang;
 //! - the sandbox tests' redirects: `/redirect-ok` (302 to a search), `/redirect-metadata`
@@ -348,7 +349,11 @@ fn matches(table: &[Value], search: &Search) -> Vec<Value> {
             if hit == 0 {
                 return None;
             }
-            Some((hit as f64 / search.words.len() as f64, f))
+            // Mostly the share of the query found; then the share of the label it
+            // covers, so « Paris » ranks the commune before a street of Paris.
+            let query_share = hit as f64 / search.words.len() as f64;
+            let label_share = hit as f64 / label.len().max(1) as f64;
+            Some((0.8 * query_share + 0.2 * label_share.min(1.0), f))
         })
         .collect();
     // Stable: equal scores keep the table's order.

@@ -108,6 +108,9 @@ fn limit_and_filters_are_honoured() {
     let (_, _, body) = get(&up, "/search/?q=paris");
     assert_eq!(labels(&body).len(), 5);
 
+    // The commune first: the query covers its whole label.
+    assert_eq!(all[0], "Paris");
+
     let (_, _, body) = get(&up, "/search/?q=paris&type=municipality");
     assert_eq!(labels(&body), ["Paris"]);
     let m = &body["features"][0]["properties"];
