@@ -74,7 +74,14 @@ fn pool() -> PoolingAllocationConfig {
         .total_tables(POOLED_INSTANCES * 8)
         .total_stacks(POOLED_INSTANCES)
         .max_tables_per_module(4)
-        .max_memories_per_module(1);
+        .max_memories_per_module(1)
+        // Returning a slot to the kernel costs a madvise and a TLB shootdown across
+        // threads: batch them, and keep the hot top of fiber stacks and tables
+        // resident (reset by memset). Measured by the connector bench: an echo call
+        // 29 → 20 µs, a BAN call's overhead over native 110 → 85-100 µs.
+        .decommit_batch_size(16)
+        .table_keep_resident(64 << 10)
+        .async_stack_keep_resident(128 << 10);
     pool
 }
 
