@@ -106,10 +106,17 @@ fn start_plugins(
             demarches_plugins::Policy::default()
         }
     };
-    if let Some(grant) = france_connect {
-        policy
+    if let Some(fake) = france_connect {
+        // The operator's grant (the production host the connector always declares)
+        // plus the fake, as `point_at_fake` does for API Entreprise.
+        let grant = policy
             .connectors
-            .insert(crate::france_connect::CONNECTOR.to_owned(), grant);
+            .entry(crate::france_connect::CONNECTOR.to_owned())
+            .or_default();
+        grant.allowed_hosts.extend(fake.allowed_hosts);
+        grant.allow_http = true;
+        grant.allow_loopback = true;
+        grant.config.extend(fake.config);
     }
     let fake = if config.fake_upstreams {
         let api_entreprise = FakeApiEntreprise::spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
@@ -177,8 +184,9 @@ fn point_at_fake(policy: &mut demarches_plugins::Policy, fake: &FakeApiEntrepris
 
 /// Development and demo (`plugins.fake_france_connect`, refused in production): a fake
 /// FranceConnect on that loopback address, with this platform's callback and home page
-/// registered, and the `france_connect` grant that points the connector at it. A busy
-/// port only logs: the platform runs without it.
+/// registered, and what the `france_connect` grant needs to point the connector at it
+/// (merged into the operator's grant by `start_plugins`). A busy port only logs: the
+/// platform runs without it.
 fn start_fake_france_connect(
     config: &crate::config::Config,
 ) -> Option<(
@@ -209,7 +217,6 @@ fn start_fake_france_connect(
         allowed_hosts: vec![fake.authority()],
         allow_http: true,
         allow_loopback: true,
-        timeout_ms: 5000,
         config: [
             ("base_url", fake.issuer()),
             ("client_id", CLIENT_ID.to_owned()),

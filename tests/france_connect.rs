@@ -171,6 +171,47 @@ async fn the_sign_in_page_offers_france_connect_only_with_its_connector() {
     assert!(page.contains("Qu’est-ce que FranceConnect ?"));
 }
 
+/// The offline demo (`plugins.fake_france_connect`, as `.ci/serve` runs it): the server
+/// starts the fake, and the connector loads under the operator's own grants file, whose
+/// production host the connector always declares, then signs Angela DUBOIS in.
+#[tokio::test]
+async fn the_demo_fake_signs_in_under_the_operators_grants() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("demarches-fc-{}", uuid::Uuid::new_v4().simple()));
+    let _dir = TempDir(dir.clone());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("france_connect.wasm"), wasm("france_connect")).unwrap();
+    let app = TestApp::spawn_with(TestOptions {
+        vars: vec![
+            (
+                "DEMARCHES__PLUGINS__DIR".to_owned(),
+                dir.display().to_string(),
+            ),
+            (
+                "DEMARCHES__PLUGINS__GRANTS".to_owned(),
+                repo("config/connectors.toml").display().to_string(),
+            ),
+            (
+                "DEMARCHES__PLUGINS__FAKE_FRANCE_CONNECT".to_owned(),
+                format!("127.0.0.1:{port}"),
+            ),
+        ],
+        ..TestOptions::default()
+    })
+    .await;
+    wait_for_button(&app).await;
+    let landed = france_connect(&app.browser()).await;
+    assert!(landed.url.ends_with("/dossiers"), "{}", landed.url);
+    assert!(landed.contains("Vous êtes connecté(e) avec FranceConnect."));
+    let accounts = fc_accounts(&app).await;
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].1, "DUBOIS");
+}
+
 #[tokio::test]
 async fn france_connect_creates_the_account_then_signs_it_in_again() {
     let s = setup().await;
