@@ -5,12 +5,13 @@
 //! revision, in batches; see `demarches_actors::store::rebase`), `fetch_external_data`
 //! (the établissement of a SIRET champ whose upstream did not answer, `external.rs`) and
 //! `purge_titres_identite` (the files of a decided dossier's titres d'identité, queued by
-//! the decision's commit).
+//! the decision's commit) and `delete_files` (stored files whose rows a rebase removed with
+//! their champ).
 
 use std::time::Duration;
 
 use demarches_actors::domain::external::JOB_FETCH_EXTERNAL_DATA;
-use demarches_actors::store::attachment::{JOB_PURGE_TITRES, JOB_VIRUS_SCAN};
+use demarches_actors::store::attachment::{JOB_DELETE_FILES, JOB_PURGE_TITRES, JOB_VIRUS_SCAN};
 use demarches_actors::store::rebase::{self, JOB_REBASE};
 use demarches_actors::{Bus, EventKind};
 use serde_json::Value;
@@ -66,6 +67,7 @@ pub async fn run_due(
             JOB_VIRUS_SCAN => virus_scan(db, storage, scanner, &payload).await,
             JOB_REBASE => rebase_dossiers(db, bus, &payload).await,
             JOB_PURGE_TITRES => purge_titres(db, storage, &payload).await,
+            JOB_DELETE_FILES => delete_files(storage, &payload).await,
             JOB_FETCH_EXTERNAL_DATA => match fetcher {
                 Some(f) => f.run_job(&payload).await,
                 None => Err(anyhow::anyhow!("this worker has no connector host")),
@@ -213,6 +215,20 @@ async fn purge_titres(db: &PgPool, storage: &dyn Storage, payload: &Value) -> an
             .await?;
         tracing::info!(dossier_id, attachment = %id, "titre d'identité purged");
     }
+    Ok(())
+}
+
+/// Deletes stored files whose rows are already gone (a file missing from the storage is
+/// not an error, so a retried job finishes).
+async fn delete_files(storage: &dyn Storage, payload: &Value) -> anyhow::Result<()> {
+    let keys = payload
+        .get("storage_keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| anyhow::anyhow!("delete_files without storage_keys"))?;
+    for key in keys.iter().filter_map(Value::as_str) {
+        storage.delete(key).await?;
+    }
+    tracing::info!(files = keys.len(), "stored files deleted");
     Ok(())
 }
 

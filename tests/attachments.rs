@@ -754,3 +754,53 @@ async fn the_builder_offers_the_piece_justificative_type() {
     .unwrap();
     assert_eq!(stored, "piece_justificative");
 }
+
+/// A pièce justificative removed from the form by a new revision takes its files along:
+/// the rebase deletes their rows and queues the deletion of the stored files.
+#[tokio::test]
+async fn files_of_a_champ_a_revision_removes_are_deleted() {
+    let app = TestApp::spawn().await;
+    let procedure = procedure(&app).await;
+    let pj = procedure.champ("Justificatif").stable_id;
+    let usager = app.signed_in(USAGER, &[], "usager").await;
+    let (dossier, _) = brouillon(&usager).await;
+    let uploaded = upload(&usager, dossier, pj, "devis.pdf", PDF.to_vec()).await;
+    assert_eq!(uploaded.status, 200, "{}", uploaded.body);
+    let stored = attachments(&app, dossier).await;
+    assert_eq!(stored.len(), 1);
+    let file = app.config.storage.dir.join(&stored[0].storage_key);
+    assert!(file.exists());
+
+    // The administrateur removes the champ from the form and publishes.
+    let admin = app
+        .signed_in(INSTRUCTEUR, &["administrateur"], "administrateur")
+        .await;
+    let builder = admin
+        .get(&format!("/admin/procedures/{}/champs", procedure.id))
+        .await;
+    let removed = admin
+        .submit(&builder, &format!("tr#champ-{pj} form.delete"), &[])
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let publication = admin
+        .get(&format!("/admin/procedures/{}/publication", procedure.id))
+        .await;
+    let published = admin
+        .submit(&publication, "form#publish", &[("path", "subvention")])
+        .await;
+    assert!(
+        published.contains("La démarche est publiée avec ses modifications."),
+        "{}",
+        published.body
+    );
+
+    // The worker moves the brouillon, then deletes the file.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !attachments(&app, dossier).await.is_empty() || file.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the removed champ's file is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -11,6 +11,9 @@ pub const JOB_VIRUS_SCAN: &str = "virus_scan";
 /// `jobs.kind` of the deletion of a decided dossier's titres d'identité (`payload` =
 /// `{"dossier_id": …, "attachment_ids": […]}`).
 pub const JOB_PURGE_TITRES: &str = "purge_titres_identite";
+/// `jobs.kind` of the deletion of stored files whose rows are gone (`payload` =
+/// `{"storage_keys": […]}`), e.g. the files of a champ a new revision removed.
+pub const JOB_DELETE_FILES: &str = "delete_files";
 
 /// A file already stored, to record with the command that attaches it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -212,8 +212,44 @@ async fn move_dossiers(
         .bind(&values)
         .execute(&mut **tx)
         .await?;
+        drop_files(tx, &moved, plan).await?;
     }
     Ok(moved)
+}
+
+/// The files of the champs whose values are dropped (a pièce justificative or a titre
+/// d'identité removed from the form) go with them: their rows now, their stored files by
+/// a `delete_files` job written in the same transaction.
+async fn drop_files(
+    tx: &mut Transaction<'_, Postgres>,
+    moved: &[i64],
+    plan: &Plan,
+) -> Result<(), sqlx::Error> {
+    let dropped: Vec<String> = plan
+        .rules
+        .iter()
+        .filter(|(_, rule)| *rule == ValueRule::Drop)
+        .map(|(id, _)| id.to_string())
+        .collect();
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "with gone as (
+           delete from attachments a
+           where a.dossier_id = any($1) and a.record_kind = $2 and a.record_key = any($3)
+           returning a.storage_key)
+         insert into jobs (kind, payload)
+         select $4, jsonb_build_object('storage_keys', jsonb_agg(storage_key))
+         from gone having count(*) > 0",
+    )
+    .bind(moved)
+    .bind(super::attachment::RECORD_CHAMP)
+    .bind(&dropped)
+    .bind(super::attachment::JOB_DELETE_FILES)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Moves at most `limit` dossiers of `procedure_id` on revision `plan.from` to `plan.to`,
