@@ -48,60 +48,6 @@ async fn brouillon(usager: &Browser) -> (i64, Page) {
     (id, form)
 }
 
-async fn read(response: reqwest::Response) -> Page {
-    let status = response.status().as_u16();
-    let url = response.url().to_string();
-    let body = response.text().await.unwrap_or_default();
-    Page { status, url, body }
-}
-
-/// The CSRF token the forms of this browser carry (its double-submit cookie).
-async fn csrf_cookie(browser: &Browser) -> String {
-    browser.get("/").await;
-    let url: reqwest::Url = browser.base.parse().unwrap();
-    let cookies = browser.jar.cookies(&url).unwrap();
-    cookies
-        .to_str()
-        .unwrap()
-        .split("; ")
-        .find_map(|c| c.strip_prefix("demarches_csrf="))
-        .unwrap()
-        .to_owned()
-}
-
-/// Posts a file as the upload form of the champ does (token first), following the redirect.
-async fn upload(
-    browser: &Browser,
-    dossier: i64,
-    stable_id: i64,
-    filename: &str,
-    bytes: Vec<u8>,
-) -> Page {
-    let token = csrf_cookie(browser).await;
-    let form = reqwest::multipart::Form::new()
-        .text("authenticity_token", token)
-        .part(
-            "fichier",
-            reqwest::multipart::Part::bytes(bytes)
-                .file_name(filename.to_owned())
-                .mime_str("application/octet-stream")
-                .unwrap(),
-        );
-    read(
-        browser
-            .client
-            .post(format!(
-                "{}/dossiers/{dossier}/champs/{stable_id}/pieces",
-                browser.base
-            ))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
 #[derive(Debug, sqlx::FromRow)]
 struct Row {
     id: uuid::Uuid,
@@ -180,7 +126,9 @@ async fn a_pdf_is_stored_listed_and_served_only_to_those_who_see_the_dossier() {
     )));
     assert!(form.contains("Taille maximale : 200 Mo. 10 fichiers au maximum."));
 
-    let page = upload(&usager, dossier, pj, "devis signé.pdf", PDF.to_vec()).await;
+    let page = usager
+        .upload_piece(dossier, pj, "devis signé.pdf", PDF.to_vec())
+        .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.url.ends_with("/brouillon"), "{}", page.url);
     assert!(page.contains("Le fichier « devis signé.pdf » a bien été joint."));
@@ -261,7 +209,7 @@ async fn a_pdf_is_stored_listed_and_served_only_to_those_who_see_the_dossier() {
         404
     );
     // Another usager cannot upload to this dossier either.
-    let page = upload(&autre, dossier, pj, "x.pdf", PDF.to_vec()).await;
+    let page = autre.upload_piece(dossier, pj, "x.pdf", PDF.to_vec()).await;
     assert_eq!(page.status, 404);
 
     // Deposited: the instructeur of its groupe sees the file and downloads it.
@@ -324,7 +272,7 @@ async fn a_renamed_executable_or_an_inconsistent_file_is_refused() {
         ("photo.png", PDF.to_vec()),
         ("programme.exe", PDF.to_vec()),
     ] {
-        let page = upload(&usager, dossier, pj, name, bytes).await;
+        let page = usager.upload_piece(dossier, pj, name, bytes).await;
         assert!(page.url.ends_with("/brouillon"), "{name}: {}", page.url);
         assert!(
             page.contains("Ce type de fichier n’est pas accepté."),
@@ -333,13 +281,15 @@ async fn a_renamed_executable_or_an_inconsistent_file_is_refused() {
         );
     }
     // No file chosen (the browser sends an empty name and no bytes), or an empty file.
-    let page = upload(&usager, dossier, pj, "", Vec::new()).await;
+    let page = usager.upload_piece(dossier, pj, "", Vec::new()).await;
     assert!(
         page.contains("Choisissez un fichier à joindre."),
         "{}",
         page.body
     );
-    let page = upload(&usager, dossier, pj, "vide.pdf", Vec::new()).await;
+    let page = usager
+        .upload_piece(dossier, pj, "vide.pdf", Vec::new())
+        .await;
     assert!(page.contains("Le fichier est vide."), "{}", page.body);
     assert!(attachments(&app, dossier).await.is_empty());
     assert!(stored_files(&app).is_empty(), "{:?}", stored_files(&app));
@@ -450,7 +400,9 @@ async fn an_oversize_upload_is_refused_before_its_body_is_read() {
     assert!(attachments(&app, dossier).await.is_empty());
     assert!(stored_files(&app).is_empty(), "{:?}", stored_files(&app));
     // A file under the limit still passes.
-    let page = upload(&usager, dossier, pj, "petit.pdf", PDF.to_vec()).await;
+    let page = usager
+        .upload_piece(dossier, pj, "petit.pdf", PDF.to_vec())
+        .await;
     assert!(page.contains("a bien été joint"), "{}", page.body);
 }
 
@@ -462,20 +414,17 @@ async fn an_eleventh_file_is_refused() {
     let usager = app.signed_in(USAGER, &[], "usager").await;
     let (dossier, _) = brouillon(&usager).await;
     for i in 1..=10 {
-        let page = upload(
-            &usager,
-            dossier,
-            pj,
-            &format!("piece-{i}.pdf"),
-            PDF.to_vec(),
-        )
-        .await;
+        let page = usager
+            .upload_piece(dossier, pj, &format!("piece-{i}.pdf"), PDF.to_vec())
+            .await;
         assert!(page.contains("a bien été joint"), "{i}: {}", page.body);
     }
     // The form no longer offers to add one.
     let page = usager.get(&format!("/dossiers/{dossier}/brouillon")).await;
     assert!(!page.contains(&format!("form=\"champ_{pj}-upload\"")));
-    let page = upload(&usager, dossier, pj, "piece-11.pdf", PDF.to_vec()).await;
+    let page = usager
+        .upload_piece(dossier, pj, "piece-11.pdf", PDF.to_vec())
+        .await;
     assert!(
         page.contains("« Justificatif » : 10 fichiers au maximum."),
         "{}",
@@ -496,7 +445,9 @@ async fn an_eleventh_file_is_refused() {
     );
     assert_eq!(attachments(&app, dossier).await.len(), 9);
     assert!(!app.config.storage.dir.join(&first.storage_key).exists());
-    let page = upload(&usager, dossier, pj, "piece-11.pdf", PDF.to_vec()).await;
+    let page = usager
+        .upload_piece(dossier, pj, "piece-11.pdf", PDF.to_vec())
+        .await;
     assert!(page.contains("a bien été joint"), "{}", page.body);
 }
 
@@ -507,7 +458,9 @@ async fn an_eicar_file_becomes_infected_and_cannot_be_downloaded() {
     let pj = procedure.champ("Justificatif").stable_id;
     let usager = app.signed_in(USAGER, &[], "usager").await;
     let (dossier, _) = brouillon(&usager).await;
-    let page = upload(&usager, dossier, pj, "eicar.txt", EICAR.as_bytes().to_vec()).await;
+    let page = usager
+        .upload_piece(dossier, pj, "eicar.txt", EICAR.as_bytes().to_vec())
+        .await;
     assert!(page.contains("a bien été joint"), "{}", page.body);
     let row = &attachments(&app, dossier).await[0];
     assert_eq!(row.content_type, "text/plain");
@@ -562,7 +515,7 @@ async fn an_upload_without_its_csrf_token_is_forbidden() {
         // The token must come first.
         reqwest::multipart::Form::new()
             .part("fichier", part())
-            .text("authenticity_token", csrf_cookie(&usager).await),
+            .text("authenticity_token", usager.csrf_cookie().await),
     ] {
         let response = usager
             .client
@@ -602,7 +555,9 @@ async fn a_deposit_without_its_mandatory_piece_is_refused() {
     assert!(page.contains(&format!("href=\"#champ_{pj}\"")));
 
     // A pending file counts; saving the form keeps the file (the form does not carry it).
-    let page = upload(&usager, dossier, pj, "devis.pdf", PDF.to_vec()).await;
+    let page = usager
+        .upload_piece(dossier, pj, "devis.pdf", PDF.to_vec())
+        .await;
     assert!(page.contains("a bien été joint"));
     let page = usager
         .submit_with_button(
@@ -764,7 +719,9 @@ async fn files_of_a_champ_a_revision_removes_are_deleted() {
     let pj = procedure.champ("Justificatif").stable_id;
     let usager = app.signed_in(USAGER, &[], "usager").await;
     let (dossier, _) = brouillon(&usager).await;
-    let uploaded = upload(&usager, dossier, pj, "devis.pdf", PDF.to_vec()).await;
+    let uploaded = usager
+        .upload_piece(dossier, pj, "devis.pdf", PDF.to_vec())
+        .await;
     assert_eq!(uploaded.status, 200, "{}", uploaded.body);
     let stored = attachments(&app, dossier).await;
     assert_eq!(stored.len(), 1);

@@ -10,10 +10,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::seed;
-use common::{Browser, Page, TestApp, add_champ, attr, procedure_id, start_brouillon};
+use common::{Browser, TestApp, add_champ, attr, procedure_id, start_brouillon};
 use demarches_actors::domain::carte;
 use fantoccini::actions::InputSource;
-use reqwest::cookie::CookieStore;
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin@example.gouv.fr";
@@ -21,27 +20,6 @@ const USAGER: &str = "camille.durand@example.fr";
 const AUTRE: &str = "dominique.martin@example.fr";
 const GPX: &[u8] = include_bytes!("fixtures/carte/trace.gpx");
 const KML: &[u8] = include_bytes!("fixtures/carte/parcelles.kml");
-
-async fn read(response: reqwest::Response) -> Page {
-    let status = response.status().as_u16();
-    let url = response.url().to_string();
-    let body = response.text().await.unwrap_or_default();
-    Page { status, url, body }
-}
-
-/// The CSRF token the forms of this browser carry (its double-submit cookie).
-async fn csrf_cookie(browser: &Browser) -> String {
-    browser.get("/").await;
-    let url: reqwest::Url = browser.base.parse().unwrap();
-    let cookies = browser.jar.cookies(&url).unwrap();
-    cookies
-        .to_str()
-        .unwrap()
-        .split("; ")
-        .find_map(|c| c.strip_prefix("demarches_csrf="))
-        .unwrap()
-        .to_owned()
-}
 
 /// Posts a file to the import form of a carte (token first), as the form or the map does.
 async fn import(
@@ -51,16 +29,7 @@ async fn import(
     bytes: &[u8],
     json: bool,
 ) -> reqwest::Response {
-    let token = csrf_cookie(browser).await;
-    let form = reqwest::multipart::Form::new()
-        .text("authenticity_token", token)
-        .part(
-            "fichier",
-            reqwest::multipart::Part::bytes(bytes.to_vec())
-                .file_name(filename.to_owned())
-                .mime_str("application/octet-stream")
-                .unwrap(),
-        );
+    let form = browser.file_form(filename, bytes.to_vec()).await;
     let mut request = browser
         .client
         .post(format!("{}{action}", browser.base))
@@ -197,7 +166,7 @@ async fn carte_from_the_builder_to_the_instructeur_with_a_gpx_import() {
     );
 
     // The GPX import without JavaScript: converted, added and saved.
-    let page = read(import(&usager, &action, "trace.gpx", GPX, false).await).await;
+    let page = Browser::read(import(&usager, &action, "trace.gpx", GPX, false).await).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.url.ends_with("/brouillon"), "{}", page.url);
     assert!(
@@ -237,7 +206,8 @@ async fn carte_from_the_builder_to_the_instructeur_with_a_gpx_import() {
     assert_eq!(Some(own), value);
 
     // An invalid file: a clear message, and what was there stays.
-    let bad = read(import(&usager, &action, "trace.gpx", b"<gpx><trk>", false).await).await;
+    let bad =
+        Browser::read(import(&usager, &action, "trace.gpx", b"<gpx><trk>", false).await).await;
     assert!(
         bad.contains(
             "Le fichier n’est pas un fichier GPX ou KML valide : son contenu XML est mal formé."
@@ -245,7 +215,8 @@ async fn carte_from_the_builder_to_the_instructeur_with_a_gpx_import() {
         "{}",
         bad.body
     );
-    let not_gpx = read(import(&usager, &action, "photo.gpx", b"<html></html>", false).await).await;
+    let not_gpx =
+        Browser::read(import(&usager, &action, "photo.gpx", b"<html></html>", false).await).await;
     assert!(
         not_gpx.contains("Le fichier n’est pas un fichier GPX valide (élément « gpx » attendu).")
     );
@@ -368,7 +339,7 @@ async fn a_brouillon_is_not_served_to_instructeurs() {
     let usager = app.signed_in(USAGER, &[], "usager").await;
     let (dossier, _) = start_brouillon(&usager, "/commencer/chantier").await;
     let action = format!("/dossiers/{dossier}/champs/{stable_id}/carte/import");
-    let page = read(import(&usager, &action, "parcelles.kml", KML, false).await).await;
+    let page = Browser::read(import(&usager, &action, "parcelles.kml", KML, false).await).await;
     assert!(page.contains("4 géométries ont été importées depuis « parcelles.kml »."));
     let url = format!("/dossiers/{dossier}/champs/{stable_id}/geojson");
     assert_eq!(usager.get(&url).await.status, 200);

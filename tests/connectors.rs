@@ -6,36 +6,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::seed;
-use common::{Browser, TestApp, TestOptions};
+use common::{Browser, TestApp, TestOptions, repo_path, wasm};
 use demarches_fakes::ban::FakeBan;
 use serde_json::{Value, json};
 
 const USAGER: &str = "camille.durand@example.fr";
 const UNAVAILABLE: &str = "La recherche d’adresses est momentanément indisponible.";
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-/// A guest artifact: `$DEMARCHES_CONNECTORS_DIR` (set by `.ci/test`), else
-/// `connectors/target/wasm32-wasip2/release` (`cargo build --release --target wasm32-wasip2
-/// --manifest-path connectors/Cargo.toml`).
-fn wasm(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("DEMARCHES_CONNECTORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo("connectors/target/wasm32-wasip2/release"));
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}. Build the guests first: cargo build --release --target wasm32-wasip2 --manifest-path connectors/Cargo.toml",
-            path.display()
-        )
-    })
-}
 
 /// A plugins directory holding `ban.wasm`, grants for the fake upstream, and the app.
 struct Setup {
@@ -128,7 +108,7 @@ async fn fake_upstreams_serve_address_suggestions_offline() {
             ),
             (
                 "DEMARCHES__PLUGINS__GRANTS".to_owned(),
-                repo("config/connectors.toml").display().to_string(),
+                repo_path("config/connectors.toml").display().to_string(),
             ),
             (
                 "DEMARCHES__PLUGINS__FAKE_UPSTREAMS".to_owned(),
@@ -467,7 +447,7 @@ async fn chromium_shows_address_suggestions_and_fills_the_choice() {
 const ADMIN: &str = "admin@example.gouv.fr";
 
 fn monavis_fixture(name: &str) -> String {
-    std::fs::read_to_string(repo("plugins/tests/fixtures/monavis").join(name)).unwrap()
+    std::fs::read_to_string(repo_path("plugins/tests/fixtures/monavis").join(name)).unwrap()
 }
 
 /// Grants of the MonAvis connector and of `echo` (the misbehave guest answering each

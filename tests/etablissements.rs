@@ -8,11 +8,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::seed::{self, SeededProcedure};
-use common::{Browser, Page, TestApp, TestOptions, start_brouillon};
+use common::{Browser, Page, TestApp, TestOptions, start_brouillon, wasm};
 use demarches_fakes::api_entreprise::{FakeApiEntreprise, Fault, valid_token};
 use serde_json::json;
 
@@ -21,21 +21,6 @@ const ADMIN: &str = "admin@example.gouv.fr";
 const SGG: &str = "12000101100010";
 const NOT_FOUND: &str = "Aucun établissement n’est enregistré avec ce numéro SIRET.";
 const PENDING: &str = "Données en attente";
-
-fn wasm(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("DEMARCHES_CONNECTORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors/target/wasm32-wasip2/release")
-        });
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}. Build the guests first: cargo build --release --target wasm32-wasip2 --manifest-path connectors/Cargo.toml",
-            path.display()
-        )
-    })
-}
 
 /// The app with `api_entreprise.wasm` loaded against the fake, and a published démarche
 /// with a SIRET champ on which the connector is enabled.

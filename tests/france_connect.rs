@@ -7,11 +7,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::chrome::Chrome;
-use common::{Browser, TEST_PASSWORD, TestApp, TestOptions, seed, start_brouillon};
+use common::{
+    Browser, TEST_PASSWORD, TestApp, TestOptions, repo_path, seed, start_brouillon, wasm,
+};
 use demarches_fakes::france_connect::{
     CLIENT_ID, CLIENT_SECRET, Client, FakeFranceConnect, Fault, Identity,
 };
@@ -19,25 +21,6 @@ use demarches_fakes::france_connect::{
 const CALLBACK: &str = "/france_connect/particulier/callback";
 const ANGELA_EMAIL: &str = "wossewodda-3728@yopmail.com";
 const UNAVAILABLE: &str = "FranceConnect est momentanément indisponible.";
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-/// A guest artifact: `$DEMARCHES_CONNECTORS_DIR` (set by `.ci/test`), else
-/// `connectors/target/wasm32-wasip2/release`.
-fn wasm(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("DEMARCHES_CONNECTORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo("connectors/target/wasm32-wasip2/release"));
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}. Build the guests first: cargo build --release --target wasm32-wasip2 --manifest-path connectors/Cargo.toml",
-            path.display()
-        )
-    })
-}
 
 /// The platform with `france_connect.wasm` in its plugins directory and a grant pointing
 /// the connector at a fake FranceConnect, which knows the platform's callback.
@@ -193,7 +176,7 @@ async fn the_demo_fake_signs_in_under_the_operators_grants() {
             ),
             (
                 "DEMARCHES__PLUGINS__GRANTS".to_owned(),
-                repo("config/connectors.toml").display().to_string(),
+                repo_path("config/connectors.toml").display().to_string(),
             ),
             (
                 "DEMARCHES__PLUGINS__FAKE_FRANCE_CONNECT".to_owned(),

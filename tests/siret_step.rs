@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::seed::{self, SeededProcedure};
-use common::{Browser, Page, TestApp, TestOptions};
+use common::{Browser, Page, TestApp, TestOptions, wasm};
 use demarches_fakes::api_entreprise::{FakeApiEntreprise, Fault, valid_token};
 use demarches_fakes::ban::FakeBan;
 use serde_json::{Value, json};
@@ -25,21 +25,6 @@ const CLOSED: &str = "35005144700018";
 const UNKNOWN: &str = "73282932000074";
 const NOT_FOUND: &str = "Aucun établissement n’est enregistré avec ce numéro SIRET.";
 const STEP_TITLE: &str = "Identifier votre établissement";
-
-fn wasm(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("DEMARCHES_CONNECTORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors/target/wasm32-wasip2/release")
-        });
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}. Build the guests first: cargo build --release --target wasm32-wasip2 --manifest-path connectors/Cargo.toml",
-            path.display()
-        )
-    })
-}
 
 /// The platform with `api_entreprise.wasm` against the fake (plus, for the chained
 /// journey, `france_connect.wasm` and `ban.wasm` against theirs).

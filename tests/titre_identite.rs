@@ -91,59 +91,6 @@ fn bomb() -> Vec<u8> {
     out
 }
 
-async fn read(response: reqwest::Response) -> Page {
-    let status = response.status().as_u16();
-    let url = response.url().to_string();
-    let body = response.text().await.unwrap_or_default();
-    Page { status, url, body }
-}
-
-async fn csrf_cookie(browser: &Browser) -> String {
-    browser.get("/").await;
-    let url: reqwest::Url = browser.base.parse().unwrap();
-    let cookies = browser.jar.cookies(&url).unwrap();
-    cookies
-        .to_str()
-        .unwrap()
-        .split("; ")
-        .find_map(|c| c.strip_prefix("demarches_csrf="))
-        .unwrap()
-        .to_owned()
-}
-
-/// Posts a file as the champ's upload form does, following the redirect.
-async fn upload(
-    browser: &Browser,
-    dossier: i64,
-    stable_id: i64,
-    filename: &str,
-    bytes: Vec<u8>,
-) -> Page {
-    let token = csrf_cookie(browser).await;
-    let form = reqwest::multipart::Form::new()
-        .text("authenticity_token", token)
-        .part(
-            "fichier",
-            reqwest::multipart::Part::bytes(bytes)
-                .file_name(filename.to_owned())
-                .mime_str("application/octet-stream")
-                .unwrap(),
-        );
-    read(
-        browser
-            .client
-            .post(format!(
-                "{}/dossiers/{dossier}/champs/{stable_id}/pieces",
-                browser.base
-            ))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
 #[derive(Debug, sqlx::FromRow)]
 struct Row {
     id: uuid::Uuid,
@@ -308,7 +255,9 @@ async fn a_png_and_a_jpeg_are_stored_watermarked_and_served_only_to_the_owner() 
     assert!(form.contains("Taille maximale : 20 Mo. Un seul fichier."));
 
     let original = photo(240, 160);
-    let page = upload(&usager, dossier, titre, "carte recto.png", png(&original)).await;
+    let page = usager
+        .upload_piece(dossier, titre, "carte recto.png", png(&original))
+        .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
         page.contains("« carte recto.png » a bien été joint."),
@@ -347,7 +296,9 @@ async fn a_png_and_a_jpeg_are_stored_watermarked_and_served_only_to_the_owner() 
     // One file only: the form no longer offers to add one, and a second upload is refused.
     let page = usager.get(&format!("/dossiers/{dossier}/brouillon")).await;
     assert!(!page.contains(&format!("form=\"champ_{titre}-upload\"")));
-    let page = upload(&usager, dossier, titre, "verso.png", png(&original)).await;
+    let page = usager
+        .upload_piece(dossier, titre, "verso.png", png(&original))
+        .await;
     assert!(
         page.contains("« Pièce d&#39;identité » : un seul fichier est accepté.")
             || page.contains("« Pièce d&#x27;identité » : un seul fichier est accepté."),
@@ -368,7 +319,9 @@ async fn a_png_and_a_jpeg_are_stored_watermarked_and_served_only_to_the_owner() 
     let original = photo(320, 200);
     let input = jpeg(&original);
     let baseline = image::load_from_memory(&input).unwrap().to_rgb8();
-    let page = upload(&usager, dossier, titre, "passeport.jpg", input.clone()).await;
+    let page = usager
+        .upload_piece(dossier, titre, "passeport.jpg", input.clone())
+        .await;
     assert!(page.contains("a bien été joint"), "{}", page.body);
     let rows = attachments(&app, dossier).await;
     assert_eq!(rows.len(), 1);
@@ -421,7 +374,7 @@ async fn other_files_are_refused_with_a_french_message_and_the_form_is_kept() {
             "L'image est trop grande : elle ne doit pas dépasser 50 millions de pixels.",
         ),
     ] {
-        let page = upload(&usager, dossier, titre, name, bytes).await;
+        let page = usager.upload_piece(dossier, titre, name, bytes).await;
         assert!(page.url.ends_with("/brouillon"), "{name}: {}", page.url);
         let flash = page.text(".fr-alert").unwrap_or_default();
         assert!(flash.contains(message), "{name}: {flash} / {}", page.body);
@@ -562,7 +515,9 @@ async fn mandatory_on_deposit_then_deleted_once_the_dossier_is_accepted() {
         page.body
     );
 
-    let page = upload(&usager, dossier, titre, "carte.png", png(&photo(200, 120))).await;
+    let page = usager
+        .upload_piece(dossier, titre, "carte.png", png(&photo(200, 120)))
+        .await;
     assert!(page.contains("a bien été joint"), "{}", page.body);
     let row = attachments(&app, dossier).await.remove(0);
     let stored_path = app.config.storage.dir.join(&row.storage_key);

@@ -36,8 +36,24 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn repo_path(rel: &str) -> PathBuf {
+/// A path in the repository.
+pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A connector artifact: `$DEMARCHES_CONNECTORS_DIR` (set by `.ci/test`), else
+/// `connectors/target/wasm32-wasip2/release`.
+pub fn wasm(name: &str) -> Vec<u8> {
+    let dir = std::env::var_os("DEMARCHES_CONNECTORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_path("connectors/target/wasm32-wasip2/release"));
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}. Build the guests first: .ci/connectors",
+            path.display()
+        )
+    })
 }
 
 /// A fresh, migrated database dropped with the test.
@@ -512,7 +528,8 @@ impl Browser {
         }
     }
 
-    async fn read(response: reqwest::Response) -> Page {
+    /// The page a response leads to.
+    pub async fn read(response: reqwest::Response) -> Page {
         let status = response.status().as_u16();
         let url = response.url().to_string();
         let body = response.text().await.unwrap_or_default();
@@ -521,6 +538,54 @@ impl Browser {
 
     pub async fn get(&self, path: &str) -> Page {
         Self::read(self.client.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    /// The CSRF token the forms of this browser carry (its double-submit cookie).
+    pub async fn csrf_cookie(&self) -> String {
+        self.get("/").await;
+        let url: reqwest::Url = self.base.parse().expect("base URL");
+        let cookies = reqwest::cookie::CookieStore::cookies(&*self.jar, &url).expect("cookies");
+        cookies
+            .to_str()
+            .expect("cookie header")
+            .split("; ")
+            .find_map(|c| c.strip_prefix("demarches_csrf="))
+            .expect("CSRF cookie")
+            .to_owned()
+    }
+
+    /// The multipart body of a file form (token first, then the `fichier` part).
+    pub async fn file_form(&self, filename: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
+        reqwest::multipart::Form::new()
+            .text("authenticity_token", self.csrf_cookie().await)
+            .part(
+                "fichier",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name(filename.to_owned())
+                    .mime_str("application/octet-stream")
+                    .expect("mime"),
+            )
+    }
+
+    /// Posts a file as the champ's upload form does, following the redirect.
+    pub async fn upload_piece(
+        &self,
+        dossier: i64,
+        stable_id: i64,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> Page {
+        let form = self.file_form(filename, bytes).await;
+        let path = format!("/dossiers/{dossier}/champs/{stable_id}/pieces");
+        Self::read(
+            self.client
+                .post(self.url(&path))
+                .multipart(form)
+                .send()
+                .await
+                .expect("POST file"),
+        )
+        .await
     }
 
     /// Posts `fields` to `path` with the CSRF token of the page at `from` (as a form would).
