@@ -62,10 +62,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
     );
     let storage = Arc::new(crate::storage::LocalStorage::new(&config.storage.dir));
     let fake = start_fake_france_connect(&config);
-    let (plugins, plugins_watch, fake_upstreams) = start_plugins(
-        &config.plugins,
-        fake.as_ref().map(|(_, grant)| grant.clone()),
-    )?;
+    let (plugins, plugins_watch, fake_upstreams) = start_plugins(&config.plugins, fake.as_ref())?;
     let state = AppState {
         db,
         config,
@@ -77,7 +74,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
         plugins,
         plugins_watch,
         fake_upstreams,
-        fake_france_connect: fake.map(|(fake, _)| Arc::new(fake)),
+        fake_france_connect: fake.map(Arc::new),
     };
     spawn_bus_pump(&state);
     Ok(state)
@@ -91,7 +88,7 @@ pub fn build_state(config: Arc<Config>, db: PgPool) -> anyhow::Result<AppState> 
 #[allow(clippy::type_complexity)]
 fn start_plugins(
     config: &crate::config::PluginsConfig,
-    france_connect: Option<demarches_plugins::Grant>,
+    france_connect: Option<&demarches_fakes::france_connect::FakeFranceConnect>,
 ) -> anyhow::Result<(
     demarches_plugins::Plugins,
     Option<Arc<demarches_plugins::DirWatcher>>,
@@ -107,23 +104,37 @@ fn start_plugins(
         }
     };
     if let Some(fake) = france_connect {
-        // The operator's grant (the production host the connector always declares)
-        // plus the fake, as `point_at_fake` does for API Entreprise.
-        let grant = policy
-            .connectors
-            .entry(crate::france_connect::CONNECTOR.to_owned())
-            .or_default();
-        grant.allowed_hosts.extend(fake.allowed_hosts);
-        grant.allow_http = true;
-        grant.allow_loopback = true;
-        grant.config.extend(fake.config);
+        use demarches_fakes::france_connect::{CLIENT_ID, CLIENT_SECRET};
+        point_at_fake(
+            &mut policy,
+            crate::france_connect::CONNECTOR,
+            fake.authority(),
+            [
+                ("base_url", fake.issuer()),
+                ("client_id", CLIENT_ID.to_owned()),
+                ("client_secret", CLIENT_SECRET.to_owned()),
+            ],
+        );
     }
     let fake = if config.fake_upstreams {
         let api_entreprise = FakeApiEntreprise::spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
-        point_at_fake(&mut policy, &api_entreprise);
+        point_at_fake(
+            &mut policy,
+            "api_entreprise",
+            api_entreprise.authority(),
+            [
+                ("base_url", api_entreprise.base_url()),
+                ("token", demarches_fakes::api_entreprise::valid_token()),
+            ],
+        );
         tracing::info!(base_url = %api_entreprise.base_url(), "API Entreprise is the loopback fake (plugins.fake_upstreams)");
         let ban = FakeBan::start()?;
-        point_ban_at_fake(&mut policy, &ban);
+        point_at_fake(
+            &mut policy,
+            "ban",
+            ban.authority(),
+            [("base_url", ban.base_url())],
+        );
         tracing::info!(base_url = %ban.base_url(), "BAN is the loopback fake (plugins.fake_upstreams)");
         Some(Arc::new(FakeUpstreams {
             _api_entreprise: api_entreprise,
@@ -157,43 +168,32 @@ pub struct FakeUpstreams {
     _ban: FakeBan,
 }
 
-/// The `ban` grant, reaching the fake (loopback, plain HTTP) instead of the real service.
-fn point_ban_at_fake(policy: &mut demarches_plugins::Policy, fake: &FakeBan) {
-    let grant = policy.connectors.entry("ban".to_owned()).or_default();
-    grant.allowed_hosts.push(fake.authority());
+/// The operator's grant of `connector` (kept whole: the connector may still declare the
+/// real hosts) plus a loopback fake: its `authority` granted over plain HTTP, and `config`
+/// values pointing the connector at it (development and demo).
+fn point_at_fake<const N: usize>(
+    policy: &mut demarches_plugins::Policy,
+    connector: &str,
+    authority: String,
+    config: [(&str, String); N],
+) {
+    let grant = policy.connectors.entry(connector.to_owned()).or_default();
+    grant.allowed_hosts.push(authority);
     grant.allow_loopback = true;
     grant.allow_http = true;
-    grant.config.insert("base_url".to_owned(), fake.base_url());
-}
-
-/// The `api_entreprise` grant, reaching the fake (loopback, plain HTTP) with its token.
-fn point_at_fake(policy: &mut demarches_plugins::Policy, fake: &FakeApiEntreprise) {
-    let grant = policy
-        .connectors
-        .entry("api_entreprise".to_owned())
-        .or_default();
-    grant.allowed_hosts.push(fake.authority());
-    grant.allow_loopback = true;
-    grant.allow_http = true;
-    grant.config.insert("base_url".to_owned(), fake.base_url());
-    grant.config.insert(
-        "token".to_owned(),
-        demarches_fakes::api_entreprise::valid_token(),
-    );
+    grant
+        .config
+        .extend(config.into_iter().map(|(k, v)| (k.to_owned(), v)));
 }
 
 /// Development and demo (`plugins.fake_france_connect`, refused in production): a fake
 /// FranceConnect on that loopback address, with this platform's callback and home page
-/// registered, and what the `france_connect` grant needs to point the connector at it
-/// (merged into the operator's grant by `start_plugins`). A busy port only logs: the
-/// platform runs without it.
+/// registered (`start_plugins` points the `france_connect` grant at it). A busy port only
+/// logs: the platform runs without it.
 fn start_fake_france_connect(
     config: &crate::config::Config,
-) -> Option<(
-    demarches_fakes::france_connect::FakeFranceConnect,
-    demarches_plugins::Grant,
-)> {
-    use demarches_fakes::france_connect::{CLIENT_ID, CLIENT_SECRET, Client, FakeFranceConnect};
+) -> Option<demarches_fakes::france_connect::FakeFranceConnect> {
+    use demarches_fakes::france_connect::{Client, FakeFranceConnect};
     let address = config.plugins.fake_france_connect.trim();
     if address.is_empty() || config.is_production() {
         return None;
@@ -213,22 +213,8 @@ fn start_fake_france_connect(
     };
     fake.add_redirect_uri(&config.url(crate::web::france_connect::CALLBACK));
     fake.add_post_logout_redirect_uri(&config.url("/"));
-    let grant = demarches_plugins::Grant {
-        allowed_hosts: vec![fake.authority()],
-        allow_http: true,
-        allow_loopback: true,
-        config: [
-            ("base_url", fake.issuer()),
-            ("client_id", CLIENT_ID.to_owned()),
-            ("client_secret", CLIENT_SECRET.to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect(),
-        ..demarches_plugins::Grant::default()
-    };
     tracing::info!(issuer = %fake.issuer(), "fake FranceConnect started (development)");
-    Some((fake, grant))
+    Some(fake)
 }
 
 /// Routes bus events to this node's actors: live pages of groupes, stale dossier caches,
