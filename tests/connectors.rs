@@ -383,21 +383,9 @@ async fn chromium_shows_address_suggestions_and_fills_the_choice() {
     let chrome = common::chrome::Chrome::start().await;
     chrome.sign_in_as(app, &usager).await;
     chrome.client.goto(&form.url).await.unwrap();
-    let input = chrome
-        .wait()
-        .for_element(Locator::Css(&format!(
-            "#champ_{stable_id}[role=combobox][aria-autocomplete=list]"
-        )))
-        .await
-        .expect("the address input becomes a combobox");
-    input.send_keys("20 avenue de Ségur").await.unwrap();
-    let option = chrome
-        .wait()
-        .for_element(Locator::Css(&format!(
-            "#champ_{stable_id}-suggestions[role=listbox] [role=option]"
-        )))
-        .await
-        .expect("a suggestion");
+    let (input, option) = chrome
+        .address_suggestion(stable_id, "20 avenue de Ségur")
+        .await;
     assert_eq!(
         option.text().await.unwrap(),
         "20 Avenue de Ségur 75007 Paris"

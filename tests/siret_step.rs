@@ -635,7 +635,6 @@ async fn another_user_cannot_reach_the_step() {
 /// a suggestion picked, the deposit, and the stored values.
 #[tokio::test]
 async fn chromium_france_connect_siret_and_address_then_deposit() {
-    use fantoccini::Locator;
     let s = setup_with(true).await;
     let app = &s.app;
     let procedure = seed::published_procedure(
@@ -689,21 +688,9 @@ async fn chromium_france_connect_siret_and_address_then_deposit() {
     );
 
     // The address: typed, a suggestion picked.
-    let input = chrome
-        .wait()
-        .for_element(Locator::Css(&format!(
-            "#champ_{address_id}[role=combobox][aria-autocomplete=list]"
-        )))
-        .await
-        .expect("the address input becomes a combobox");
-    input.send_keys("20 avenue de Ségur").await.unwrap();
-    let option = chrome
-        .wait()
-        .for_element(Locator::Css(&format!(
-            "#champ_{address_id}-suggestions[role=listbox] [role=option]"
-        )))
-        .await
-        .expect("a suggestion");
+    let (input, option) = chrome
+        .address_suggestion(address_id, "20 avenue de Ségur")
+        .await;
     assert_eq!(
         option.text().await.unwrap(),
         "20 Avenue de Ségur 75007 Paris"

@@ -129,6 +129,32 @@ impl Chrome {
         self.client.wait().at_most(Duration::from_secs(20))
     }
 
+    /// Types `typed` into the address champ `stable_id` (an ARIA combobox once the page's
+    /// script ran) and waits for its first suggestion; returns the input and that option.
+    pub async fn address_suggestion(
+        &self,
+        stable_id: i64,
+        typed: &str,
+    ) -> (fantoccini::elements::Element, fantoccini::elements::Element) {
+        use fantoccini::Locator;
+        let input = self
+            .wait()
+            .for_element(Locator::Css(&format!(
+                "#champ_{stable_id}[role=combobox][aria-autocomplete=list]"
+            )))
+            .await
+            .expect("the address input becomes a combobox");
+        input.send_keys(typed).await.expect("typing");
+        let option = self
+            .wait()
+            .for_element(Locator::Css(&format!(
+                "#champ_{stable_id}-suggestions[role=listbox] [role=option]"
+            )))
+            .await
+            .expect("a suggestion");
+        (input, option)
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.client
             .find(fantoccini::Locator::Css(css))
