@@ -1,6 +1,7 @@
 //! A headless Chromium driven through chromedriver (both installed by `.ci/setup`).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -21,7 +22,10 @@ impl Chrome {
             .unwrap();
         let binary = std::env::var("DEMARCHES_TEST_CHROMEDRIVER")
             .unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
+        // Its own process group, so dropping the test ends Chromium too (chromedriver's
+        // children outlive a killed chromedriver).
         let driver = std::process::Command::new(binary)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -168,6 +172,10 @@ impl Chrome {
 
 impl Drop for Chrome {
     fn drop(&mut self) {
+        // The whole group: chromedriver and the Chromium processes it started.
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
